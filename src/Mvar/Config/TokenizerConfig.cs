@@ -1,0 +1,51 @@
+namespace Mvar.Config;
+
+/// <summary>The multi-scale residual VQ-VAE (VAR's <c>VQVAE</c>). JSON keys are the snake_case names.</summary>
+public sealed record TokenizerConfig
+{
+    public int VocabSize { get; init; } = 4096;
+    /// <summary>Cvae: channels of the latent feature map f.</summary>
+    public int ZChannels { get; init; } = 32;
+    public int Ch { get; init; } = 160;
+    public int[] ChMult { get; init; } = [1, 1, 2, 2, 4];
+    public int NumResBlocks { get; init; } = 2;
+    public int InChannels { get; init; } = 3;
+    public bool UsingSa { get; init; } = true;
+    public bool UsingMidSa { get; init; } = true;
+    public int QuantConvKs { get; init; } = 3;
+    /// <summary>phi(h) = (1 - |quant_resi|) h + |quant_resi| conv(h).</summary>
+    public double QuantResi { get; init; } = 0.5;
+    /// <summary>Number of phi convs shared across scales (VAR: 4, "partially shared").</summary>
+    public int ShareQuantResi { get; init; } = 4;
+    public int[] PatchNums { get; init; } = [1, 2, 3, 4, 5, 6, 8, 10, 13, 16];
+    /// <summary>Commitment-loss weight (training only).</summary>
+    public double Beta { get; init; } = 0.25;
+    public double Dropout { get; init; } = 0.0;
+
+    /// <summary>Spatial down-sampling factor of the encoder: 2^(len(ch_mult)-1).</summary>
+    public int Downsample => 1 << (ChMult.Length - 1);
+    /// <summary>The latent map is patch_nums[-1] square; the image is that times the down-sampling.</summary>
+    public int ImageSize => PatchNums[^1] * Downsample;
+    /// <summary>Total tokens over all scales (680 for 1,2,3,4,5,6,8,10,13,16).</summary>
+    public int TokenCount => PatchNums.Sum(p => p * p);
+
+    public void Validate()
+    {
+        Require(VocabSize >= 2, $"tokenizer.vocab_size must be at least 2, got {VocabSize}");
+        Require(ZChannels >= 1, $"tokenizer.z_channels must be positive, got {ZChannels}");
+        Require(Ch >= 32 && Ch % 32 == 0, $"tokenizer.ch must be a positive multiple of 32 (GroupNorm uses 32 groups), got {Ch}");
+        Require(ChMult.Length >= 1 && ChMult.All(m => m >= 1), $"tokenizer.ch_mult must be a non-empty list of positive integers, got [{string.Join(",", ChMult)}]");
+        Require(NumResBlocks >= 1, $"tokenizer.num_res_blocks must be positive, got {NumResBlocks}");
+        Require(InChannels is 1 or 3, $"tokenizer.in_channels must be 1 or 3, got {InChannels}");
+        Require(QuantConvKs is >= 1 and <= 7 && QuantConvKs % 2 == 1, $"tokenizer.quant_conv_ks must be an odd size from 1 to 7, got {QuantConvKs}");
+        Require(Math.Abs(QuantResi) <= 1, $"tokenizer.quant_resi must be within [-1, 1], got {QuantResi}");
+        Require(ShareQuantResi >= 0, $"tokenizer.share_quant_resi must be >= 0 (0: one phi per scale), got {ShareQuantResi}");
+        Require(PatchNums.Length >= 1 && PatchNums[0] >= 1, "tokenizer.patch_nums must be a non-empty list of positive integers");
+        for (int i = 1; i < PatchNums.Length; i++)
+            Require(PatchNums[i] > PatchNums[i - 1], $"tokenizer.patch_nums must be strictly increasing, got [{string.Join(",", PatchNums)}]");
+        Require(Beta >= 0, $"tokenizer.beta must be >= 0, got {Beta}");
+        Require(Dropout is >= 0 and < 1, $"tokenizer.dropout must be in [0, 1), got {Dropout}");
+    }
+
+    static void Require(bool ok, string message) { if (!ok) throw new ConfigException(message); }
+}
