@@ -1,5 +1,8 @@
-using TorchSharp;
-var a = torch.randn(512, 512);
-var sw = System.Diagnostics.Stopwatch.StartNew();
-for (int i = 0; i < 20; i++) { using var c = a.matmul(a); }
-System.Console.WriteLine($"{20*2.0*512*512*512/sw.Elapsed.TotalSeconds/1e9:F1} GFLOP/s threads={torch.get_num_threads()}");
+using System.CommandLine;
+using Mvar.Cli;
+using Mvar.Cli.Commands;
+
+var root = new RootCommand("mvar: next-scale visual autoregressive image generation (VAR and MVAR) on TorchSharp");
+root.Subcommands.Add(InspectCommand.Create());
+root.Subcommands.Add(ConvertCommand.Create());
+return Cli.Invoke(root, args);

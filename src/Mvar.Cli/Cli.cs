@@ -1,0 +1,44 @@
+using System.CommandLine;
+using Mvar;
+
+namespace Mvar.Cli;
+
+/// <summary>Shared plumbing of the commands: one-line errors and exit codes.</summary>
+public static class Cli
+{
+    public const int ExitOk = 0, ExitUserError = 1, ExitInternalError = 70;
+
+    /// <summary>Parses and runs; parse errors print the usage error and exit 2 (System.CommandLine's default).</summary>
+    public static int Invoke(RootCommand root, string[] args)
+    {
+        var config = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+        return root.Parse(args).Invoke(config);
+    }
+
+    /// <summary>
+    /// Runs a command body: a <see cref="MvarException"/> (bad input) or an I/O error becomes one line on stderr and
+    /// exit 1; anything else is a bug, reported on one line too (exit 70), with the stack trace only under MVAR_DEBUG=1.
+    /// </summary>
+    public static int Run(Func<int> body)
+    {
+        try { return body(); }
+        catch (MvarException e) { return Fail(e.Message, ExitUserError, e); }
+        catch (IOException e) { return Fail(e.Message, ExitUserError, e); }
+        catch (UnauthorizedAccessException e) { return Fail(e.Message, ExitUserError, e); }
+        catch (Exception e) { return Fail($"internal error: {e.GetType().Name}: {e.Message}", ExitInternalError, e); }
+    }
+
+    static int Fail(string message, int code, Exception e)
+    {
+        Console.Error.WriteLine($"mvar: error: {message.ReplaceLineEndings(" ")}");
+        if (Environment.GetEnvironmentVariable("MVAR_DEBUG") == "1") Console.Error.WriteLine(e);
+        return code;
+    }
+
+    /// <summary>Sets the command's action to <paramref name="body"/> wrapped by <see cref="Run"/>.</summary>
+    public static Command WithAction(this Command command, Func<ParseResult, int> body)
+    {
+        command.SetAction(parse => Run(() => body(parse)));
+        return command;
+    }
+}
