@@ -1,0 +1,29 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Mvar.Transformer;
+
+/// <summary>The adaptive LayerNorm in front of the classifier head: LN(x) (1 + scale) + shift, (scale, shift) from the class embedding.</summary>
+public sealed class AdaLNBeforeHead : nn.Module
+{
+    readonly int C;
+    readonly double normEps;
+    readonly Sequential ada_lin;
+    internal Linear AdaLinLinear { get; }
+
+    public AdaLNBeforeHead(int embedDim, int condDim, double normEps) : base(nameof(AdaLNBeforeHead))
+    {
+        C = embedDim; this.normEps = normEps;
+        AdaLinLinear = nn.Linear(condDim, 2 * embedDim);
+        ada_lin = nn.Sequential(("0", nn.SiLU()), ("1", AdaLinLinear));
+        register_module(nameof(ada_lin), ada_lin);
+    }
+
+    public Tensor forward(Tensor x_BLC, Tensor cond_BD)
+    {
+        var p = ada_lin.forward(cond_BD).view(-1, 1, 2, C).unbind(2);
+        return F.layer_norm(x_BLC, [C], null, null, normEps).mul(p[0].add(1)).add_(p[1]);
+    }
+}

@@ -1,0 +1,76 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Mvar.Transformer;
+
+/// <summary>
+/// One transformer block with adaptive LayerNorm: the class condition gives per-channel (gamma, scale, shift) for the
+/// attention and the MLP branch: x += gamma1 * attn(LN(x) (1 + scale1) + shift1); x += gamma2 * ffn(LN(x) (1 + scale2) + shift2).
+/// The six vectors come from this block's ada_lin (SiLU, Linear D -> 6C), or with shared_aln from the model's shared
+/// projection plus this block's learnt ada_gss.
+/// </summary>
+public sealed class AdaLNSelfAttn : nn.Module
+{
+    readonly int C;
+    readonly double normEps;
+    readonly bool sharedAln;
+    readonly SelfAttention attn;
+    readonly FeedForward ffn;
+    readonly Sequential? ada_lin;
+    readonly Parameter? ada_gss;
+    readonly Linear? adaLinear;   // ada_lin[1], kept for initialisation
+
+    public AdaLNSelfAttn(int blockIdx, int embedDim, int condDim, int numHeads, double mlpRatio, double normEps, bool attnL2Norm, bool sharedAln)
+        : base(nameof(AdaLNSelfAttn))
+    {
+        C = embedDim; this.normEps = normEps; this.sharedAln = sharedAln;
+        attn = new SelfAttention(blockIdx, embedDim, numHeads, attnL2Norm);
+        ffn = new FeedForward(embedDim, (int)Math.Round(embedDim * mlpRatio, MidpointRounding.ToEven));
+        register_module(nameof(attn), attn);
+        register_module(nameof(ffn), ffn);
+        if (sharedAln)
+        {
+            ada_gss = nn.Parameter(randn(1, 1, 6, embedDim).div_(Math.Sqrt(embedDim)));
+            register_parameter(nameof(ada_gss), ada_gss);
+        }
+        else
+        {
+            adaLinear = nn.Linear(condDim, 6 * embedDim);
+            ada_lin = nn.Sequential(("0", nn.SiLU()), ("1", adaLinear));
+            register_module(nameof(ada_lin), ada_lin);
+        }
+    }
+
+    /// <param name="cond">the class embedding (B, D), or with shared_aln the shared projection (B, 1, 6, C)</param>
+    public Tensor forward(Tensor x_BLC, Tensor cond, AttentionSpec spec)
+    {
+        var six = sharedAln ? ada_gss!.add(cond) : ada_lin!.forward(cond).view(-1, 1, 6, C);
+        var p = six.unbind(2);   // gamma1, gamma2, scale1, scale2, shift1, shift2: (B, 1, C) each
+        Tensor gamma1 = p[0], gamma2 = p[1], scale1 = p[2], scale2 = p[3], shift1 = p[4], shift2 = p[5];
+        x_BLC = x_BLC.add(attn.forward(Norm(x_BLC).mul(scale1.add(1)).add_(shift1), spec).mul_(gamma1));
+        x_BLC = x_BLC.add(ffn.forward(Norm(x_BLC).mul(scale2.add(1)).add_(shift2)).mul(gamma2));
+        return x_BLC;
+    }
+
+    /// <summary>The official block initialisation on top of the generic one (residual projections scaled by 1/sqrt(2 depth)).</summary>
+    internal void InitWeights(int depth, double initAdaln, double initAdalnGamma)
+    {
+        attn.ProjWeight.div_(Math.Sqrt(2.0 * depth));
+        ffn.Fc2Weight.div_(Math.Sqrt(2.0 * depth));
+        if (adaLinear is not null)
+        {
+            adaLinear.weight!.narrow(0, 2 * C, 4 * C).mul_(initAdaln);
+            adaLinear.weight!.narrow(0, 0, 2 * C).mul_(initAdalnGamma);
+            adaLinear.bias!.zero_();
+        }
+        else
+        {
+            ada_gss!.narrow(2, 2, 4).mul_(initAdaln);
+            ada_gss!.narrow(2, 0, 2).mul_(initAdalnGamma);
+        }
+    }
+
+    Tensor Norm(Tensor x) => F.layer_norm(x, [C], null, null, normEps);
+}

@@ -1,0 +1,222 @@
+using Mvar.Config;
+using Mvar.IO;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Mvar.Transformer;
+
+/// <summary>
+/// The next-scale prediction transformer shared by VAR and MVAR, with the official state-dict layout
+/// (class_emb, pos_start, pos_1LC, lvl_embed, lvl_1L, attn_bias_for_masking, word_embed, [shared_ada_lin], blocks.N,
+/// head_nm, head). The only architecture-specific part is the <see cref="IAttentionPattern"/>.
+/// </summary>
+public sealed class ScaleTransformer : nn.Module
+{
+    public TransformerConfig Config { get; }
+    public ScaleLayout Layout { get; }
+    public IAttentionPattern Pattern { get; }
+    /// <summary>Channels of the tokenizer's latent (word_embed input).</summary>
+    public int Cvae { get; }
+    public int VocabSize { get; }
+    public int NumClasses => Config.NumClasses;
+    public int EmbedDim => Config.EmbedDim;
+    public int Depth => Config.Depth;
+
+    readonly Embedding class_emb, lvl_embed;
+    readonly Parameter pos_start, pos_1LC;
+    readonly Tensor lvl_1L, attn_bias_for_masking;
+    readonly Linear word_embed;
+    readonly Sequential? shared_ada_lin;
+    readonly ModuleList<AdaLNSelfAttn> blocks;
+    readonly AdaLNBeforeHead head_nm;
+    readonly Linear head;
+
+    /// <summary>The key of the mask buffer: always rebuilt from the architecture, never taken from a checkpoint.</summary>
+    public const string MaskBufferKey = "attn_bias_for_masking";
+
+    public ScaleTransformer(TransformerConfig config, TokenizerConfig tokenizer, IAttentionPattern? pattern = null)
+        : base(config.IsMvar ? "MVAR" : "VAR")
+    {
+        config.Validate(tokenizer);
+        Config = config;
+        Layout = new ScaleLayout(tokenizer.PatchNums);
+        Pattern = pattern ?? DefaultPattern(config, Layout);
+        if (Pattern.Arch != config.Arch) throw new ArgumentException($"attention pattern {Pattern.Arch} does not fit arch {config.Arch}");
+        Cvae = tokenizer.ZChannels; VocabSize = tokenizer.VocabSize;
+        int C = config.EmbedDim, D = config.EmbedDim;
+
+        word_embed = nn.Linear(Cvae, C);
+        class_emb = nn.Embedding(config.NumClasses + 1, C);
+        pos_start = nn.Parameter(empty(1, Layout.FirstL, C));
+        pos_1LC = nn.Parameter(empty(1, Layout.L, C));
+        lvl_embed = nn.Embedding(Layout.Count, C);
+        if (config.SharedAln) shared_ada_lin = nn.Sequential(("0", nn.SiLU()), ("1", nn.Linear(D, 6 * C)));
+        blocks = new ModuleList<AdaLNSelfAttn>(Enumerable.Range(0, config.Depth).Select(i =>
+            new AdaLNSelfAttn(i, C, D, config.NumHeads, config.MlpRatio, config.NormEps, config.AttnL2Norm, config.SharedAln)).ToArray());
+        lvl_1L = tensor(Layout.LevelOfPosition(), [1, Layout.L]);
+        attn_bias_for_masking = Pattern.FullMask();
+        head_nm = new AdaLNBeforeHead(C, D, config.NormEps);
+        head = nn.Linear(C, VocabSize);
+
+        register_module(nameof(word_embed), word_embed);
+        register_module(nameof(class_emb), class_emb);
+        register_parameter(nameof(pos_start), pos_start);
+        register_parameter(nameof(pos_1LC), pos_1LC);
+        register_module(nameof(lvl_embed), lvl_embed);
+        if (shared_ada_lin is not null) register_module(nameof(shared_ada_lin), shared_ada_lin);
+        register_module(nameof(blocks), blocks);
+        register_buffer(nameof(lvl_1L), lvl_1L);
+        register_buffer(nameof(attn_bias_for_masking), attn_bias_for_masking);
+        register_module(nameof(head_nm), head_nm);
+        register_module(nameof(head), head);
+        InitWeights();
+        eval();
+    }
+
+    public static IAttentionPattern DefaultPattern(TransformerConfig config, ScaleLayout layout) =>
+        config.IsMvar ? new MvarAttentionPattern(layout, config.KernelSize, config.RefineStep) : new VarAttentionPattern(layout);
+
+    public static ScaleTransformer Create(ModelConfig config, IAttentionPattern? pattern = null) =>
+        new(config.Transformer ?? throw new ConfigException("the configuration has no transformer section"), config.Tokenizer, pattern);
+
+    // ---------------------------------------------------------------- weights
+
+    /// <summary>The official random initialisation (<c>init_weights</c> with init_std = sqrt(1/(3C))).</summary>
+    public void InitWeights(double initAdaln = 0.5, double initAdalnGamma = 1e-5, double initHead = 0.02)
+    {
+        using var _ = no_grad();
+        double std = Math.Sqrt(1.0 / Config.EmbedDim / 3);
+        foreach (var (_, m) in named_modules())
+        {
+            if (m is Linear lin) { nn.init.trunc_normal_(lin.weight!, std: std); lin.bias?.zero_(); }
+            else if (m is Embedding emb) nn.init.trunc_normal_(emb.weight!, std: std);
+        }
+        nn.init.trunc_normal_(pos_start, std: std);
+        nn.init.trunc_normal_(pos_1LC, std: std);
+        head.weight!.mul_(initHead);
+        head_nm.AdaLinLinear.weight!.mul_(initAdaln);
+        foreach (var b in blocks) b.InitWeights(Config.Depth, initAdaln, initAdalnGamma);
+    }
+
+    /// <summary>
+    /// Loads an official VAR or MVAR state dict (the two have the same keys, so either loads into either arch).
+    /// The checkpoint's <c>attn_bias_for_masking</c> is ignored: masks come from the architecture.
+    /// </summary>
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict, string source)
+    {
+        using var _ = no_grad();
+        StateDictLoader.LoadInto(this, stateDict, source, key => key == MaskBufferKey);
+    }
+
+    /// <summary>Builds the model of <paramref name="config"/> and loads the checkpoint at <paramref name="path"/>.</summary>
+    public static ScaleTransformer Load(ModelConfig config, string path, string? keyPath = null, IAttentionPattern? pattern = null)
+    {
+        var sd = TorchCheckpoint.LoadStateDict(path, keyPath);
+        try
+        {
+            var model = Create(config, pattern);
+            model.LoadStateDict(sd, path);
+            return model;
+        }
+        finally { foreach (var t in sd.Values) t.Dispose(); }
+    }
+
+    /// <summary>Number of parameters (buffers excluded) of the model <paramref name="config"/> would build, without building it.</summary>
+    public static long CountParameters(TransformerConfig config, TokenizerConfig tokenizer)
+    {
+        long C = config.EmbedDim, D = config.EmbedDim, V = tokenizer.VocabSize, Cv = tokenizer.ZChannels;
+        var layout = new ScaleLayout(tokenizer.PatchNums);
+        long hidden = (long)Math.Round(C * config.MlpRatio, MidpointRounding.ToEven);
+        long n = (config.NumClasses + 1) * C + layout.FirstL * C + layout.L * C + layout.Count * C + (Cv * C + C);
+        if (config.SharedAln) n += D * 6 * C + 6 * C;
+        long block = 3 * C * C + 2 * C + (config.AttnL2Norm ? config.NumHeads : 0) + (C * C + C)
+                     + (C * hidden + hidden) + (hidden * C + C)
+                     + (config.SharedAln ? 6 * C : D * 6 * C + 6 * C);
+        n += config.Depth * block;
+        n += (D * 2 * C + 2 * C) + (C * V + V);
+        return n;
+    }
+
+    public long ParameterCount() => parameters().Sum(p => p.numel());
+
+    // ---------------------------------------------------------------- teacher-forced forward
+
+    /// <summary>
+    /// Teacher-forced logits (B, l, V) of the consecutive scales [firstScale, endScale) (default: all).
+    /// VAR: firstScale 0. MVAR (official trainer): [0, refine_step), then each larger scale alone.
+    /// <paramref name="x_BlCv"/> is the tokenizer's teacher-forcing input of those scales, without the first scale
+    /// when firstScale is 0 (then it may be null if endScale is 1). <paramref name="trace"/> receives the input of the
+    /// first block and the output of every block.
+    /// </summary>
+    public Tensor Forward(Tensor label_B, Tensor? x_BlCv, int firstScale = 0, int endScale = -1, List<Tensor>? trace = null)
+    {
+        if (endScale < 0) endScale = Layout.Count;
+        if (firstScale < 0 || endScale > Layout.Count || firstScale >= endScale)
+            throw new ArgumentException($"scale range [{firstScale}, {endScale}) is not within [0, {Layout.Count})");
+        using var scope = NewDisposeScope();
+        long B = label_B.shape[0];
+        int bg = Layout.Begin(firstScale), ed = Layout.End(endScale - 1);
+        var cond_BD = class_emb.forward(label_B);
+
+        Tensor x_BlC;
+        if (firstScale == 0)
+        {
+            var sos = cond_BD.unsqueeze(1).expand(B, Layout.FirstL, -1).add(pos_start.expand(B, Layout.FirstL, -1));
+            x_BlC = x_BlCv is null ? sos : cat([sos, word_embed.forward(x_BlCv)], dim: 1);
+        }
+        else x_BlC = word_embed.forward(x_BlCv ?? throw new ArgumentException("the teacher-forcing input is missing"));
+        if (x_BlC.shape[1] != ed - bg) throw new ArgumentException($"teacher-forcing input has {x_BlC.shape[1]} tokens, scales [{firstScale}, {endScale}) need {ed - bg}");
+        var lvl = lvl_1L.slice(1, bg, ed, 1).expand(B, -1);
+        x_BlC = x_BlC.add(lvl_embed.forward(lvl).add(pos_1LC.slice(1, bg, ed, 1)));
+        trace?.Add(x_BlC.clone().MoveToOuterDisposeScope());
+
+        var spec = Pattern.ForTeacherForcing(firstScale, endScale);
+        var condOrGss = SharedCondition(cond_BD);
+        foreach (var b in blocks)
+        {
+            x_BlC = b.forward(x_BlC, condOrGss, spec);
+            trace?.Add(x_BlC.clone().MoveToOuterDisposeScope());
+        }
+        return Logits(x_BlC, cond_BD).MoveToOuterDisposeScope();
+    }
+
+    // ---------------------------------------------------------------- inference steps (used by the sampler)
+
+    public Tensor ClassEmbedding(Tensor label_B) => class_emb.forward(label_B);
+
+    /// <summary>lvl_embed(lvl_1L) + pos_1LC: (1, L, C).</summary>
+    public Tensor LevelPositions() => lvl_embed.forward(lvl_1L).add(pos_1LC);
+
+    /// <summary>The first scale's input: class embedding + pos_start + level/position of the first scale, (B, first_l, C).</summary>
+    public Tensor FirstTokenMap(Tensor sos_BD, Tensor lvlPos_1LC)
+    {
+        long B = sos_BD.shape[0]; int l = Layout.FirstL;
+        return sos_BD.unsqueeze(1).expand(B, l, -1).add(pos_start.expand(B, l, -1)).add(lvlPos_1LC.slice(1, 0, l, 1));
+    }
+
+    /// <summary>The input of scale <paramref name="si"/> from the tokenizer's next-scale map (B, Cvae, pn, pn): (B, pn*pn, C).</summary>
+    public Tensor NextTokenMap(Tensor next_BCvhw, int si, Tensor lvlPos_1LC)
+    {
+        long B = next_BCvhw.shape[0];
+        var x_BlCv = next_BCvhw.reshape(B, Cvae, -1).transpose(1, 2);
+        return word_embed.forward(x_BlCv).add(lvlPos_1LC.slice(1, Layout.Begin(si), Layout.End(si), 1));
+    }
+
+    /// <summary>A fresh KV cache when the architecture uses one (VAR), else null.</summary>
+    public KvCache? NewKvCache() => Pattern.UsesKvCache ? new KvCache(Config.Depth) : null;
+
+    /// <summary>Logits (B, pn*pn, V) of inference step <paramref name="si"/> for that scale's input tokens.</summary>
+    public Tensor StepLogits(Tensor x_BlC, Tensor cond_BD, int si, KvCache? cache)
+    {
+        var spec = Pattern.ForInference(si, cache);
+        var condOrGss = SharedCondition(cond_BD);
+        foreach (var b in blocks) x_BlC = b.forward(x_BlC, condOrGss, spec);
+        return Logits(x_BlC, cond_BD);
+    }
+
+    Tensor SharedCondition(Tensor cond_BD) =>
+        shared_ada_lin is null ? cond_BD : shared_ada_lin.forward(cond_BD).view(-1, 1, 6, Config.EmbedDim);
+
+    Tensor Logits(Tensor x_BlC, Tensor cond_BD) => head.forward(head_nm.forward(x_BlC, cond_BD));
+}

@@ -1,0 +1,93 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Mvar.Transformer;
+
+/// <summary>
+/// Multi-head self-attention of a VAR block. q and v have learnt biases, k none (the zero_k_bias buffer). With
+/// attn_l2_norm, q and k are L2-normalised and q is multiplied by a learnt per-head scale exp(min(s, ln 100)) (softmax
+/// scale 1); otherwise the softmax scale is 0.25/sqrt(head_dim). Which tokens see which is the <see cref="AttentionSpec"/>.
+/// </summary>
+public sealed class SelfAttention : nn.Module
+{
+    readonly int blockIdx, numHeads, headDim;
+    readonly bool l2Norm;
+    readonly double scale;
+    static readonly double MaxScaleMul = (float)Math.Log(100);   // the official value is float32(ln 100)
+
+    readonly Linear mat_qkv, proj;
+    readonly Parameter q_bias, v_bias;
+    readonly Parameter? scale_mul_1H11;
+    readonly Tensor zero_k_bias;
+
+    public SelfAttention(int blockIdx, int embedDim, int numHeads, bool attnL2Norm) : base(nameof(SelfAttention))
+    {
+        this.blockIdx = blockIdx; this.numHeads = numHeads; headDim = embedDim / numHeads;
+        l2Norm = attnL2Norm;
+        if (l2Norm)
+        {
+            scale = 1.0;
+            scale_mul_1H11 = nn.Parameter(full([1, numHeads, 1, 1], 4.0f).log_());
+            register_parameter(nameof(scale_mul_1H11), scale_mul_1H11);
+        }
+        else scale = 0.25 / Math.Sqrt(headDim);
+
+        mat_qkv = nn.Linear(embedDim, 3 * embedDim, hasBias: false);
+        q_bias = nn.Parameter(zeros(embedDim));
+        v_bias = nn.Parameter(zeros(embedDim));
+        zero_k_bias = zeros(embedDim);
+        proj = nn.Linear(embedDim, embedDim);
+        register_module(nameof(mat_qkv), mat_qkv);
+        register_parameter(nameof(q_bias), q_bias);
+        register_parameter(nameof(v_bias), v_bias);
+        register_buffer(nameof(zero_k_bias), zero_k_bias);
+        register_module(nameof(proj), proj);
+    }
+
+    internal Tensor ProjWeight => proj.weight!;
+
+    public Tensor forward(Tensor x_BLC, AttentionSpec spec)
+    {
+        long B = x_BLC.shape[0], L = x_BLC.shape[1], C = x_BLC.shape[2];
+        var bias = cat([q_bias, zero_k_bias, v_bias]);
+        var qkv = F.linear(x_BLC, mat_qkv.weight!, bias).view(B, L, 3, numHeads, headDim);
+        var qkv_3BHLc = qkv.permute(2, 0, 3, 1, 4);
+        Tensor q = qkv_3BHLc[0], k = qkv_3BHLc[1], v = qkv_3BHLc[2];
+        if (l2Norm)
+        {
+            var scaleMul = scale_mul_1H11!.clamp_max(MaxScaleMul).exp();
+            q = F.normalize(q, dim: -1).mul(scaleMul);
+            k = F.normalize(k, dim: -1);
+        }
+
+        Tensor oup_BLC;
+        switch (spec)
+        {
+            case AttentionSpec.Dense dense:
+                oup_BLC = DenseAttention(q, k, v, scale, dense.Bias_11LL).transpose(1, 2).reshape(B, L, C);
+                break;
+            case AttentionSpec.Cached cached:
+                var (kAll, vAll) = cached.Cache.Append(blockIdx, k, v);
+                oup_BLC = DenseAttention(q, kAll, vAll, scale, null).transpose(1, 2).reshape(B, L, C);
+                break;
+            case AttentionSpec.Neighborhood na:
+                if (na.Height * na.Width != L) throw new ArgumentException($"neighbourhood map {na.Height}x{na.Width} does not hold {L} tokens");
+                var shape = new long[] { B, numHeads, na.Height, na.Width, headDim };
+                var o = NeighborhoodAttention2d.Forward(q.reshape(shape), k.reshape(shape), v.reshape(shape), na.KernelH, na.KernelW, scale);
+                oup_BLC = o.permute(0, 2, 3, 1, 4).reshape(B, L, C);   // (B, H, W, heads, c) -> (B, L, C)
+                break;
+            default: throw new ArgumentException($"unknown attention spec {spec}");
+        }
+        return proj.forward(oup_BLC);
+    }
+
+    /// <summary>softmax((q * scale) k^T + bias) v for q, k, v (B, H, L, c).</summary>
+    public static Tensor DenseAttention(Tensor q, Tensor k, Tensor v, double scale, Tensor? bias)
+    {
+        var attn = (scale == 1.0 ? q : q.mul(scale)).matmul(k.transpose(-2, -1));
+        if (bias is not null) attn = attn.add(bias);
+        return attn.softmax(-1).matmul(v);
+    }
+}
