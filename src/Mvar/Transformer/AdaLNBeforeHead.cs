@@ -11,13 +11,12 @@ public sealed class AdaLNBeforeHead : nn.Module
     readonly int C;
     readonly double normEps;
     readonly Sequential ada_lin;
-    internal Linear AdaLinLinear { get; }
+    internal Linear AdaLinLinear => (Linear)ada_lin[1];
 
     public AdaLNBeforeHead(int embedDim, int condDim, double normEps) : base(nameof(AdaLNBeforeHead))
     {
         C = embedDim; this.normEps = normEps;
-        AdaLinLinear = nn.Linear(condDim, 2 * embedDim);
-        ada_lin = nn.Sequential(("0", nn.SiLU()), ("1", AdaLinLinear));
+        ada_lin = nn.Sequential(("0", nn.SiLU()), ("1", nn.Linear(condDim, 2 * embedDim)));
         register_module(nameof(ada_lin), ada_lin);
     }
 

@@ -20,7 +20,7 @@ public sealed class AdaLNSelfAttn : nn.Module
     readonly FeedForward ffn;
     readonly Sequential? ada_lin;
     readonly Parameter? ada_gss;
-    readonly Linear? adaLinear;   // ada_lin[1], kept for initialisation
+    Linear? adaLinear => ada_lin is null ? null : (Linear)ada_lin[1];   // a property: a field would be registered twice
 
     public AdaLNSelfAttn(int blockIdx, int embedDim, int condDim, int numHeads, double mlpRatio, double normEps, bool attnL2Norm, bool sharedAln)
         : base(nameof(AdaLNSelfAttn))
@@ -37,8 +37,7 @@ public sealed class AdaLNSelfAttn : nn.Module
         }
         else
         {
-            adaLinear = nn.Linear(condDim, 6 * embedDim);
-            ada_lin = nn.Sequential(("0", nn.SiLU()), ("1", adaLinear));
+            ada_lin = nn.Sequential(("0", nn.SiLU()), ("1", nn.Linear(condDim, 6 * embedDim)));
             register_module(nameof(ada_lin), ada_lin);
         }
     }

@@ -1,0 +1,48 @@
+using System.Collections.Concurrent;
+using Mvar.Config;
+using Mvar.IO;
+using Mvar.Transformer;
+using static TorchSharp.torch;
+
+namespace Mvar.Tests.Transformer;
+
+/// <summary>The tiny models of tests/data/parity (config.json) and cached access to their expected_*.pth tensors.</summary>
+public static class ParityData
+{
+    static readonly ConcurrentDictionary<string, Dictionary<string, Tensor>> cache = new();
+
+    public static ModelConfig ModelConfigOf(string arch) => new()
+    {
+        Tokenizer = new TokenizerConfig { VocabSize = 64, ZChannels = 8, Ch = 32, PatchNums = [1, 2, 3, 4, 6, 8], QuantResi = 0.5, ShareQuantResi = 4 },
+        Transformer = new TransformerConfig
+        {
+            Arch = arch, Depth = 2, EmbedDim = 64, NumHeads = 2, NumClasses = 10, MlpRatio = 4.0, NormEps = 1e-6,
+            AttnL2Norm = true, SharedAln = false, KernelSize = 3, RefineStep = 4,
+        },
+    };
+
+    /// <summary>A parity file's tensors (loaded once per test run; do not dispose).</summary>
+    public static Dictionary<string, Tensor> File(string name) =>
+        cache.GetOrAdd(name, n => TorchCheckpoint.LoadStateDict(Fixtures.Parity(n)));
+
+    /// <summary>The model of <paramref name="arch"/> with the weights of <paramref name="weights"/> (var.pth / mvar.pth).</summary>
+    public static ScaleTransformer Model(string arch, string weights, IAttentionPattern? pattern = null)
+    {
+        var model = ScaleTransformer.Create(ModelConfigOf(arch), pattern);
+        model.LoadStateDict(File(weights), weights);
+        return model;
+    }
+
+    public static double MaxAbsDiff(Tensor a, Tensor b)
+    {
+        Assert.Equal(b.shape, a.shape);
+        using var d = (a.to_type(ScalarType.Float64) - b.to_type(ScalarType.Float64)).abs().max();
+        return d.item<double>();
+    }
+
+    public static void AssertClose(Tensor expected, Tensor actual, double atol = 1e-4, string what = "")
+    {
+        double d = MaxAbsDiff(actual, expected);
+        Assert.True(d <= atol, $"{what}: max |diff| {d:g3} > {atol:g3}");
+    }
+}
