@@ -20,8 +20,8 @@ public static class ReconstructCommand
             string file = p.GetValue(image)!, outPath = p.GetValue(output)!;
             string? stripPath = p.GetValue(progression);
             if (!File.Exists(file)) throw new MvarException($"image file not found: {file}");
-            AtomicFile.CheckWritable(outPath);
-            if (stripPath != null) AtomicFile.CheckWritable(stripPath);
+            TokenizerOptions.CheckWritable(outPath);
+            if (stripPath != null) TokenizerOptions.CheckWritable(stripPath);
             using var vae = tok.Load(p);
             using var scope = NewDisposeScope();
             var img = ImageFiles.Load(file, vae.Config.ImageSize, vae.Config.InChannels);

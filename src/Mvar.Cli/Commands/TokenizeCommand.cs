@@ -20,7 +20,7 @@ public static class TokenizeCommand
             var files = p.GetValue(images)!;
             foreach (var f in files)
                 if (!File.Exists(f)) throw new MvarException($"image file not found: {f}");
-            AtomicFile.CheckWritable(outPath);
+            TokenizerOptions.CheckWritable(outPath);
             using var vae = tok.Load(p);
             var entries = new List<TokenFile.Entry>();
             foreach (var file in files)

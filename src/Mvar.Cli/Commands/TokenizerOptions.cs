@@ -39,4 +39,12 @@ public sealed class TokenizerOptions
         var config = ResolveConfig(p);
         return VqVaeLoader.Load(config, p.GetValue(Vae)!);
     }
+
+    /// <summary>Fails early (before long work) when an output file could not be written: its folder is missing.</summary>
+    public static void CheckWritable(string path)
+    {
+        string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        if (!Directory.Exists(dir)) throw new MvarException($"cannot write {path}: the directory {dir} does not exist");
+        if (Directory.Exists(path)) throw new MvarException($"cannot write {path}: it is a directory");
+    }
 }

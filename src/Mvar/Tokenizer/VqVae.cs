@@ -36,6 +36,8 @@ public sealed class VqVae : nn.Module
         RegisterComponents();
         eval();
         foreach (var p in parameters()) p.requires_grad = false;
+        // the weights live as long as the module, even when it is built inside a caller's dispose scope
+        foreach (var t in state_dict().Values) t.DetachFromDisposeScope();
     }
 
     /// <summary>Number of parameters (buffers excluded).</summary>
