@@ -5,4 +5,6 @@ using Mvar.Cli.Commands;
 var root = new RootCommand("mvar: next-scale visual autoregressive image generation (VAR and MVAR) on TorchSharp");
 root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(ConvertCommand.Create());
+root.Subcommands.Add(TokenizeCommand.Create());
+root.Subcommands.Add(ReconstructCommand.Create());
 return Cli.Invoke(root, args);

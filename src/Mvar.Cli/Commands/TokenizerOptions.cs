@@ -1,0 +1,50 @@
+using System.CommandLine;
+using System.Text.Json;
+using Mvar.Config;
+using Mvar.Tokenizer;
+
+namespace Mvar.Cli.Commands;
+
+/// <summary>The options that choose and load a tokenizer: exactly one of --config / --preset, and --vae.</summary>
+public sealed class TokenizerOptions
+{
+    public readonly Option<string?> Config = new("--config") { Description = "model configuration JSON (needs a \"tokenizer\" section)" };
+    public readonly Option<string?> Preset = new("--preset") { Description = $"built-in configuration: {string.Join(", ", Presets.All.Keys)}" };
+    public readonly Option<string> Vae = new("--vae") { Description = "tokenizer checkpoint (VQ-VAE state dict, e.g. vae_ch160v4096z32.pth)", Required = true };
+
+    public void AddTo(Command cmd) { cmd.Options.Add(Config); cmd.Options.Add(Preset); cmd.Options.Add(Vae); }
+
+    /// <summary>The tokenizer configuration chosen on the command line.</summary>
+    public TokenizerConfig ResolveConfig(ParseResult p)
+    {
+        string? config = p.GetValue(Config), preset = p.GetValue(Preset);
+        if ((config == null) == (preset == null))
+            throw new MvarException("give exactly one of --config FILE or --preset NAME");
+        if (preset != null) return Presets.Get(preset).Tokenizer;
+        var model = ModelConfig.Load(config!);
+        bool hasTokenizer;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(config!), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            hasTokenizer = doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("tokenizer", out _);
+        }
+        catch (JsonException e) { throw new ConfigException($"{config}: {e.Message}"); }
+        if (!hasTokenizer) throw new ConfigException($"{config}: no \"tokenizer\" section");
+        return model.Tokenizer;
+    }
+
+    /// <summary>The tokenizer with its checkpoint loaded.</summary>
+    public VqVae Load(ParseResult p)
+    {
+        var config = ResolveConfig(p);
+        return VqVaeLoader.Load(config, p.GetValue(Vae)!);
+    }
+
+    /// <summary>Fails early (before long work) when an output file could not be written: its folder is missing.</summary>
+    public static void CheckWritable(string path)
+    {
+        string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        if (!Directory.Exists(dir)) throw new MvarException($"cannot write {path}: the directory {dir} does not exist");
+        if (Directory.Exists(path)) throw new MvarException($"cannot write {path}: it is a directory");
+    }
+}

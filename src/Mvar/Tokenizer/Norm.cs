@@ -1,0 +1,15 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Mvar.Tokenizer;
+
+/// <summary>The normalisation and activation every VQ-VAE block uses.</summary>
+public static class Norm
+{
+    /// <summary>GroupNorm with 32 groups and eps 1e-6 (the official <c>Normalize</c>).</summary>
+    public static GroupNorm Make(long channels) => nn.GroupNorm(32, channels, eps: 1e-6, affine: true);
+
+    /// <summary>swish: x * sigmoid(x).</summary>
+    public static Tensor Swish(Tensor x) => nn.functional.silu(x);
+}

@@ -1,0 +1,34 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Mvar.Tokenizer;
+
+/// <summary>norm-swish-conv twice plus a skip (a 1x1 conv when the channel count changes).</summary>
+public sealed class ResnetBlock : nn.Module<Tensor, Tensor>
+{
+    readonly GroupNorm norm1, norm2;
+    readonly Conv2d conv1, conv2;
+    readonly Dropout dropout;
+    readonly Conv2d? nin_shortcut;
+
+    public ResnetBlock(long inChannels, long outChannels, double dropoutRate) : base(nameof(ResnetBlock))
+    {
+        norm1 = Norm.Make(inChannels);
+        conv1 = nn.Conv2d(inChannels, outChannels, 3, stride: 1, padding: 1);
+        norm2 = Norm.Make(outChannels);
+        dropout = nn.Dropout(dropoutRate);
+        conv2 = nn.Conv2d(outChannels, outChannels, 3, stride: 1, padding: 1);
+        if (inChannels != outChannels) nin_shortcut = nn.Conv2d(inChannels, outChannels, 1, stride: 1, padding: 0L);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x_BChw)
+    {
+        using var scope = NewDisposeScope();
+        var h = conv1.forward(Norm.Swish(norm1.forward(x_BChw)));
+        h = conv2.forward(dropout.forward(Norm.Swish(norm2.forward(h))));
+        var skip = nin_shortcut is null ? x_BChw : nin_shortcut.forward(x_BChw);
+        return (skip + h).MoveToOuterDisposeScope();
+    }
+}

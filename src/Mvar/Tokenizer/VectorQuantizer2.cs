@@ -1,0 +1,216 @@
+using Mvar.Config;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Mvar.Tokenizer;
+
+/// <summary>
+/// VAR's multi-scale residual quantizer. A feature map f (B, Cvae, pn_K, pn_K) is coded as K token maps of sides
+/// patch_nums[0..K-1]: at scale si the remaining residual is area-downsampled to pn_si, each position takes the
+/// nearest codebook vector (squared distance), the chosen embedding map is bicubic-upsampled to full size, refined by
+/// phi and added to f_hat (and subtracted from the residual).
+/// </summary>
+public sealed class VectorQuantizer2 : nn.Module
+{
+    readonly nn.Module quant_resi;
+    readonly Tensor ema_vocab_hit_SV;
+    /// <summary>The codebook (vocab_size, Cvae).</summary>
+    public readonly Embedding embedding;
+
+    public int VocabSize { get; }
+    public int Cvae { get; }
+    public int[] PatchNums { get; }
+    public double Beta { get; }
+    IPhiSelector Phis => (IPhiSelector)quant_resi;
+
+    public VectorQuantizer2(TokenizerConfig c) : base(nameof(VectorQuantizer2))
+    {
+        VocabSize = c.VocabSize; Cvae = c.ZChannels; PatchNums = c.PatchNums.ToArray(); Beta = c.Beta;
+        quant_resi = c.ShareQuantResi switch
+        {
+            0 => new PhiNonShared(Enumerable.Range(0, PatchNums.Length).Select(_ => Phi.Make(Cvae, c.QuantResi))),
+            1 => new PhiShared(Phi.Make(Cvae, c.QuantResi)),
+            _ => new PhiPartiallyShared(Enumerable.Range(0, c.ShareQuantResi).Select(_ => Phi.Make(Cvae, c.QuantResi))),
+        };
+        ema_vocab_hit_SV = zeros(PatchNums.Length, VocabSize);
+        embedding = nn.Embedding(VocabSize, Cvae);
+        RegisterComponents();
+    }
+
+    /// <summary>Index (into the shared phi list) of the phi applied at scale si of SN.</summary>
+    public int PhiIndex(int si, int SN) => Phis.IndexAt(PhiTicks.Position(si, SN));
+
+    /// <summary>phi of scale si applied to h (B, Cvae, h, w).</summary>
+    public Tensor ApplyPhi(int si, int SN, Tensor h_BChw) => Phis.At(PhiTicks.Position(si, SN)).forward(h_BChw);
+
+    static Tensor Area(Tensor x_BChw, long side) => F.interpolate(x_BChw, size: [side, side], mode: InterpolationMode.Area);
+    static Tensor Bicubic(Tensor x_BChw, long side) =>
+        F.interpolate(x_BChw, size: [side, side], mode: InterpolationMode.Bicubic, align_corners: false);
+
+    /// <summary>Token maps (B, pn*pn) row-major of one embedding lookup back to (B, Cvae, pn, pn).</summary>
+    public Tensor IdxToEmbedMap(Tensor idx_Bl)
+    {
+        long B = idx_Bl.shape[0], l = idx_Bl.shape[1];
+        long pn = (long)Math.Round(Math.Sqrt(l));
+        if (pn * pn != l) throw new MvarException($"a token map of {l} tokens is not square");
+        using var e_BlC = embedding.forward(idx_Bl);
+        return e_BlC.transpose(1, 2).reshape(B, Cvae, pn, pn);
+    }
+
+    /// <summary>Nearest codebook entry of each row of z (N, Cvae), by squared distance (as the official addmm).</summary>
+    Tensor Nearest(Tensor z_NC)
+    {
+        using var scope = NewDisposeScope();
+        var e_VC = embedding.weight!;
+        var d_NV = z_NC.square().sum(1, keepdim: true) + e_VC.square().sum(1, keepdim: false);
+        d_NV.addmm_(z_NC, e_VC.t(), beta: 1, alpha: -2);
+        return d_NV.argmin(1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Quantizes f (B, Cvae, H, W). Returns per scale either the token indices (B, pn*pn) or, with
+    /// <paramref name="toFhat"/>, the cumulative f_hat (B, Cvae, H, W) after that scale.
+    /// </summary>
+    public List<Tensor> FToIdxBlOrFhat(Tensor f_BChw, bool toFhat, int[]? patchNums = null)
+    {
+        using var _ = no_grad();
+        var pns = patchNums ?? PatchNums;
+        long B = f_BChw.shape[0], C = f_BChw.shape[1], H = f_BChw.shape[2], W = f_BChw.shape[3];
+        if (H != pns[^1] || W != pns[^1])
+            throw new MvarException($"feature map is {H}x{W} but the last scale is {pns[^1]}x{pns[^1]}");
+        int SN = pns.Length;
+        var results = new List<Tensor>();
+        using var scope = NewDisposeScope();
+        var f_rest = f_BChw.detach().clone();
+        var f_hat = zeros_like(f_rest);
+        for (int si = 0; si < SN; si++)
+        {
+            using var step = NewDisposeScope();
+            long pn = pns[si];
+            var rest = si != SN - 1 ? Area(f_rest, pn) : f_rest;
+            var idx_N = Nearest(rest.permute(0, 2, 3, 1).reshape(-1, C));
+            var h_BChw = embedding.forward(idx_N.view(B, pn, pn)).permute(0, 3, 1, 2);
+            h_BChw = si != SN - 1 ? Bicubic(h_BChw, H).contiguous() : h_BChw.contiguous();
+            h_BChw = ApplyPhi(si, SN, h_BChw);
+            f_hat.add_(h_BChw);
+            f_rest.sub_(h_BChw);
+            var r = toFhat ? f_hat.clone() : idx_N.reshape(B, pn * pn);
+            results.Add(r.MoveToOuterDisposeScope());
+        }
+        foreach (var r in results) r.MoveToOuterDisposeScope();
+        return results;
+    }
+
+    /// <summary>
+    /// Sums the per-scale embedding maps (B, Cvae, pn, pn) into f_hat: each is bicubic-upsampled to the last scale
+    /// (except the last) and refined by its phi. Returns the cumulative f_hat after each scale (a copy each), or with
+    /// <paramref name="lastOne"/> a single-element list with the final f_hat. <paramref name="allToMaxScale"/> = false
+    /// is the official experimental variant that grows f_hat scale by scale.
+    /// </summary>
+    public List<Tensor> EmbedToFhat(IReadOnlyList<Tensor> ms_h_BChw, bool allToMaxScale = true, bool lastOne = false)
+    {
+        using var _ = no_grad();
+        var results = new List<Tensor>();
+        long B = ms_h_BChw[0].shape[0];
+        int SN = PatchNums.Length;
+        long HW = PatchNums[^1];
+        using var scope = NewDisposeScope();
+        Tensor f_hat = allToMaxScale ? zeros(B, Cvae, HW, HW) : zeros(B, Cvae, PatchNums[0], PatchNums[0]);
+        for (int si = 0; si < ms_h_BChw.Count; si++)
+        {
+            if (allToMaxScale)
+            {
+                var h = ms_h_BChw[si];
+                if (si < SN - 1) h = Bicubic(h, HW);
+                f_hat.add_(ApplyPhi(si, SN, h));
+            }
+            else
+            {
+                f_hat = Bicubic(f_hat, PatchNums[si]);
+                f_hat.add_(ApplyPhi(si, SN, ms_h_BChw[si]));
+            }
+            if (!lastOne) results.Add(f_hat.clone());
+        }
+        if (lastOne) results.Add(f_hat);
+        foreach (var r in results) r.MoveToOuterDisposeScope();
+        return results;
+    }
+
+    /// <summary>
+    /// Teacher-forcing input of the transformer (VAR's <c>x_BLCv_wo_first_l</c>, MVAR's identical
+    /// <c>idxBl_to_mvar_input</c>): for each scale but the first, the cumulative f_hat of the previous scales
+    /// area-downsampled to that scale, flattened row-major: (B, L - pn_0^2, Cvae). Null for a single scale.
+    /// </summary>
+    public Tensor? IdxBlToVarInput(IReadOnlyList<Tensor> gt_ms_idx_Bl)
+    {
+        using var _ = no_grad();
+        int SN = PatchNums.Length;
+        if (SN < 2) return null;
+        long B = gt_ms_idx_Bl[0].shape[0], HW = PatchNums[^1];
+        using var scope = NewDisposeScope();
+        var f_hat = zeros(B, Cvae, HW, HW);
+        var next_scales = new List<Tensor>();
+        for (int si = 0; si < SN - 1; si++)
+        {
+            var h_BChw = Bicubic(IdxToEmbedMap(gt_ms_idx_Bl[si]), HW);
+            f_hat.add_(ApplyPhi(si, SN, h_BChw));
+            long pn_next = PatchNums[si + 1];
+            next_scales.Add(Area(f_hat, pn_next).view(B, Cvae, -1).transpose(1, 2));
+        }
+        return cat(next_scales, 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// One sampling step (VAR inference): adds scale si's embedding map h (B, Cvae, pn_si, pn_si), upsampled and
+    /// phi-refined, to <paramref name="f_hat"/> IN PLACE; returns f_hat and the next scale's input (f_hat
+    /// area-downsampled to pn_{si+1}), or f_hat itself after the last scale.
+    /// </summary>
+    public (Tensor f_hat, Tensor next_token_map) GetNextAutoregressiveInput(int si, int SN, Tensor f_hat, Tensor h_BChw)
+    {
+        using var _ = no_grad();
+        long HW = PatchNums[^1];
+        if (si != SN - 1)
+        {
+            using (var up = Bicubic(h_BChw, HW))
+            using (var h = ApplyPhi(si, SN, up))
+                f_hat.add_(h);
+            return (f_hat, Area(f_hat, PatchNums[si + 1]));
+        }
+        using (var h = ApplyPhi(si, SN, h_BChw))
+            f_hat.add_(h);
+        return (f_hat, f_hat);
+    }
+
+    /// <summary>
+    /// The training-time quantizer forward (VAR's <c>VectorQuantizer2.forward</c>) without gradients or usage
+    /// statistics: returns f_hat as the straight-through expression (f_hat - f) + f and the VQ loss
+    /// mean over scales of beta*mse(f_hat, f) + mse(f_hat, f).
+    /// </summary>
+    public (Tensor f_hat, Tensor vq_loss) Forward(Tensor f_BChw)
+    {
+        using var _ = no_grad();
+        long B = f_BChw.shape[0], C = f_BChw.shape[1], H = f_BChw.shape[2], W = f_BChw.shape[3];
+        int SN = PatchNums.Length;
+        using var scope = NewDisposeScope();
+        var f_rest = f_BChw.detach().clone();
+        var f_hat = zeros_like(f_rest);
+        Tensor loss = tensor(0.0f);
+        for (int si = 0; si < SN; si++)
+        {
+            long pn = PatchNums[si];
+            var rest = si != SN - 1 ? Area(f_rest, pn) : f_rest;
+            var idx_N = Nearest(rest.permute(0, 2, 3, 1).reshape(-1, C));
+            var h_BChw = embedding.forward(idx_N.view(B, pn, pn)).permute(0, 3, 1, 2);
+            h_BChw = si != SN - 1 ? Bicubic(h_BChw, H).contiguous() : h_BChw.contiguous();
+            h_BChw = ApplyPhi(si, SN, h_BChw);
+            f_hat = f_hat + h_BChw;
+            f_rest.sub_(h_BChw);
+            loss = loss + (F.mse_loss(f_hat, f_BChw).mul_(Beta) + F.mse_loss(f_hat, f_BChw));
+        }
+        loss = loss * (1.0 / SN);
+        f_hat = (f_hat - f_BChw).add_(f_BChw);
+        return (f_hat.MoveToOuterDisposeScope(), loss.MoveToOuterDisposeScope());
+    }
+}

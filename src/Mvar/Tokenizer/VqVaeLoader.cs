@@ -1,0 +1,35 @@
+using Mvar.Config;
+using Mvar.IO;
+using static TorchSharp.torch;
+
+namespace Mvar.Tokenizer;
+
+/// <summary>Builds a <see cref="VqVae"/> and fills it from a checkpoint (official vae_*.pth state dicts load as is).</summary>
+public static class VqVaeLoader
+{
+    const string EmaKey = "quantize.ema_vocab_hit_SV";
+
+    /// <summary>
+    /// A tokenizer for <paramref name="config"/> with the weights of <paramref name="path"/>. Every missing,
+    /// unexpected or mis-shaped key is reported in one <see cref="CheckpointException"/>. The training statistic
+    /// <c>quantize.ema_vocab_hit_SV</c> is skipped when absent or sized for other scales (as the official loader does).
+    /// </summary>
+    public static VqVae Load(TokenizerConfig config, string path)
+    {
+        if (!File.Exists(path)) throw new CheckpointException($"tokenizer checkpoint not found: {path}");
+        var sd = TorchCheckpoint.LoadStateDict(path);
+        try
+        {
+            var vae = new VqVae(config);
+            try
+            {
+                var own = vae.state_dict()[EmaKey];
+                bool skipEma = !sd.TryGetValue(EmaKey, out var ema) || !ema.shape.SequenceEqual(own.shape);
+                StateDictLoader.LoadInto(vae, sd, path, skipEma ? k => k == EmaKey : null);
+                return vae;
+            }
+            catch { vae.Dispose(); throw; }
+        }
+        finally { foreach (var t in sd.Values) t.Dispose(); }
+    }
+}
