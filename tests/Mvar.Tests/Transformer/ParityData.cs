@@ -33,6 +33,11 @@ public static class ParityData
         return model;
     }
 
+    static readonly Lazy<Mvar.Tokenizer.VqVae> vae = new(() => Mvar.Tokenizer.VqVaeLoader.Load(ModelConfigOf("var").Tokenizer, Fixtures.Parity("vae.pth")));
+
+    /// <summary>The fixture tokenizer (vae.pth), shared by all tests; do not dispose.</summary>
+    public static Mvar.Tokenizer.VqVae Vae => vae.Value;
+
     public static double MaxAbsDiff(Tensor a, Tensor b)
     {
         Assert.Equal(b.shape, a.shape);

@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using Mvar.Tokenizer;
+using Mvar.Transformer;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Mvar.Sampling;
+
+/// <summary>
+/// Class-conditional next-scale generation for VAR and MVAR (official <c>autoregressive_infer_cfg</c> /
+/// <c>autoregressive_infer</c>): per scale, logits of that scale's tokens, classifier-free guidance
+/// (1 + t) cond - t uncond with t = cfg * si / (K - 1), top-k / top-p filtering, one torch-1.13-style multinomial
+/// draw per token from a seeded <see cref="TorchCpuGenerator"/>, then the tokenizer turns the tokens into the
+/// next scale's input. VAR always runs the doubled (cond, uncond) batch; MVAR skips guidance when cfg == 1.
+/// </summary>
+public sealed class ScaleSampler(ScaleTransformer model, VqVae vae)
+{
+    public ScaleTransformer Model { get; } = model;
+    public VqVae Vae { get; } = vae;
+
+    /// <summary><paramref name="count"/> class ids drawn uniformly as the official code does (multinomial over a uniform row).</summary>
+    public static long[] RandomClasses(int count, int numClasses, TorchCpuGenerator gen)
+    {
+        var probs = Enumerable.Repeat(1.0f / numClasses, numClasses).ToArray();
+        var cdf = new float[numClasses];
+        return Enumerable.Range(0, count).Select(_ => (long)Multinomial.Invert(probs, gen.NextDouble(), cdf)).ToArray();
+    }
+
+    /// <summary>
+    /// Generates one sample per class of <paramref name="classes"/>, or <paramref name="count"/> samples of random
+    /// classes when <paramref name="classes"/> is null (drawn from the same seeded generator, like the official code).
+    /// </summary>
+    public SampleResult Sample(IReadOnlyList<long>? classes, int count, SamplingOptions options, Action<ScaleStep>? onScale = null)
+    {
+        options.Validate();
+        int numClasses = Model.NumClasses;
+        ulong seed = options.Seed ?? (ulong)Random.Shared.NextInt64(0, long.MaxValue);
+        var gen = new TorchCpuGenerator(seed);
+        if (classes is null)
+        {
+            if (count < 1) throw new MvarException($"the number of samples must be at least 1, got {count}");
+            classes = RandomClasses(count, numClasses, gen);
+        }
+        if (classes.Count == 0) throw new MvarException("no classes to sample");
+        foreach (var c in classes)
+            if (c < 0 || c >= numClasses) throw new MvarException($"unknown class id {c}: the model has classes 0..{numClasses - 1}");
+
+        using var _ = no_grad();
+        var layout = Model.Layout;
+        var quant = Vae.Quantize;
+        int B = classes.Count, K = layout.Count, V = Model.VocabSize, Cvae = Model.Cvae;
+        bool guide = options.Cfg != 1.0 || Model.Pattern.GuidesAtCfgOne;
+        var stopwatch = Stopwatch.StartNew();
+        var tokens = new List<Tensor>();
+
+        using var outer = NewDisposeScope();
+        var label_B = tensor(classes.ToArray());
+        var cond_BD = Model.ClassEmbedding(guide ? cat([label_B, full(B, (long)numClasses, dtype: ScalarType.Int64)]) : label_B);
+        var lvlPos = Model.LevelPositions();
+        var x_BlC = Model.FirstTokenMap(cond_BD, lvlPos);
+        var f_hat = zeros(B, Cvae, layout.Side(K - 1), layout.Side(K - 1));
+        using var cache = Model.NewKvCache();
+
+        for (int si = 0; si < K; si++)
+        {
+            using var step = NewDisposeScope();
+            int pn = layout.Side(si);
+            double ratio = K == 1 ? 0 : (double)si / (K - 1);
+            var logits_BlV = Model.StepLogits(x_BlC, cond_BD, si, cache);
+            if (guide)
+            {
+                double t = options.Cfg * ratio;
+                logits_BlV = logits_BlV.narrow(0, 0, B).mul(1 + t).sub(logits_BlV.narrow(0, B, B).mul(t));
+            }
+            var rawLogits = logits_BlV.clone();
+            TopKTopP.Filter_(logits_BlV, options.TopK, options.TopP);
+            var probs = logits_BlV.softmax(-1).reshape(-1, V).contiguous().data<float>().ToArray();
+            var idx = Multinomial.DrawOnePerRow(probs, V, gen.NextDouble);
+            var idx_Bl = tensor(idx, [B, pn * pn]);
+
+            Tensor h_BlCv = options.MoreSmooth
+                ? GumbelMix(logits_BlV.mul(1 + ratio), Math.Max(0.27 * (1 - ratio * 0.95), 0.005), gen).matmul(quant.embedding.weight!.unsqueeze(0))
+                : quant.embedding.forward(idx_Bl);
+            var h_BChw = h_BlCv.transpose(1, 2).reshape(B, Cvae, pn, pn);
+            var (_, next) = quant.GetNextAutoregressiveInput(si, K, f_hat, h_BChw);   // adds into f_hat in place
+            if (si != K - 1)
+            {
+                var nx = Model.NextTokenMap(next, si + 1, lvlPos);
+                x_BlC = (guide ? nx.repeat(2, 1, 1) : nx).MoveToOuterDisposeScope();
+            }
+            tokens.Add(idx_Bl.MoveToOuterDisposeScope());
+            onScale?.Invoke(new ScaleStep(si, K, pn, idx_Bl, rawLogits, f_hat, stopwatch.Elapsed));
+        }
+        foreach (var t in tokens) t.MoveToOuterDisposeScope();
+        f_hat.MoveToOuterDisposeScope();
+        return new SampleResult(classes.ToArray(), tokens, f_hat, seed);
+    }
+
+    /// <summary>softmax((logits + g) / tau) with Gumbel noise g = -log(E), E ~ Exp(1) from <paramref name="gen"/> (not torch's exponential stream).</summary>
+    static Tensor GumbelMix(Tensor logits, double tau, TorchCpuGenerator gen)
+    {
+        var e = new float[logits.numel()];
+        for (int i = 0; i < e.Length; i++) e[i] = (float)-Math.Log(-Math.Log(1 - gen.NextDouble()));
+        return logits.add(tensor(e, logits.shape)).div(tau).softmax(-1);
+    }
+
+    /// <summary>Images in [0, 1] (B, 3, H, W) of a feature map, as the official demos return them.</summary>
+    public Tensor DecodeToUnitRange(Tensor f_hat) 
+    {
+        using var img = Vae.FhatToImg(f_hat);
+        return img.add(1).mul_(0.5);
+    }
+}
