@@ -7,4 +7,5 @@ root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(ConvertCommand.Create());
 root.Subcommands.Add(TokenizeCommand.Create());
 root.Subcommands.Add(ReconstructCommand.Create());
+root.Subcommands.Add(SampleCommand.Create());
 return Cli.Invoke(root, args);

@@ -30,7 +30,7 @@ public class AutoregressiveParityTests(ITestOutputHelper output)
     public void AutoregressiveRunMatchesOfficial(string arch, string weights, string file, string run)
     {
         using var _ = no_grad();
-        var exp = File(file);
+        var exp = Tensors(file);
         using var model = Model(arch, weights);
         var sampler = new ScaleSampler(model, Vae);
         var classes = exp["infer_label_B"].data<long>().ToArray();

@@ -14,7 +14,7 @@ public class SamplerPrimitivesTests
     {
         foreach (var file in SeededFiles)
         {
-            var exp = File(file);
+            var exp = Tensors(file);
             var gen = new TorchCpuGenerator(0);
             for (int si = 0; si < Scales; si++)
                 foreach (var u in exp[$"ar_sampled_seed0_uniform_s{si}"].data<double>().ToArray())
@@ -38,7 +38,7 @@ public class SamplerPrimitivesTests
         using var _ = no_grad();
         foreach (var file in SeededFiles)
         {
-            var exp = File(file);
+            var exp = Tensors(file);
             for (int si = 0; si < Scales; si++)
             {
                 using var logits = exp[$"ar_sampled_seed0_logits_s{si}"].clone();
@@ -56,7 +56,7 @@ public class SamplerPrimitivesTests
     {
         foreach (var file in SeededFiles)
         {
-            var exp = File(file);
+            var exp = Tensors(file);
             for (int si = 0; si < Scales; si++)
             {
                 var probs = exp[$"ar_sampled_seed0_probs_s{si}"];

@@ -33,7 +33,7 @@ public class MvarForwardParityTests(ITestOutputHelper output)
     public void GroupForwardsMatchOfficial()
     {
         using var model = Model("mvar", "mvar.pth");
-        CheckGroups(model, File("expected_mvar.pth"), "fwd_g", [0, 1, 2]);
+        CheckGroups(model, Tensors("expected_mvar.pth"), "fwd_g", [0, 1, 2]);
     }
 
     [Fact]
@@ -41,15 +41,15 @@ public class MvarForwardParityTests(ITestOutputHelper output)
     {
         var layout = new ScaleLayout(ModelConfigOf("mvar").Tokenizer.PatchNums);
         using var model = Model("mvar", "var.pth", new MvarAttentionPattern(layout, 3, 4, varMaskInSmallGroup: true));
-        CheckGroups(model, File("expected_mvar_from_var.pth"), "fwd_g", [0, 1, 2]);
+        CheckGroups(model, Tensors("expected_mvar_from_var.pth"), "fwd_g", [0, 1, 2]);
     }
 
     [Fact]
     public void MvarFromVarCheckpointWithOwnMaskMatchesOwnMaskVariant()
     {
         using var model = Model("mvar", "var.pth");
-        CheckGroups(model, File("expected_mvar_from_var.pth"), "fwd_ownmask_g", [0]);
-        CheckGroups(model, File("expected_mvar_from_var.pth"), "fwd_g", [1, 2]);   // identical for groups without a mask
+        CheckGroups(model, Tensors("expected_mvar_from_var.pth"), "fwd_ownmask_g", [0]);
+        CheckGroups(model, Tensors("expected_mvar_from_var.pth"), "fwd_g", [1, 2]);   // identical for groups without a mask
     }
 
     [Fact]
@@ -59,7 +59,7 @@ public class MvarForwardParityTests(ITestOutputHelper output)
         {
             using var model = ScaleTransformer.Create(ModelConfigOf(arch));
             var ours = model.state_dict();
-            var official = File(arch + ".pth");
+            var official = Tensors(arch + ".pth");
             Assert.Equal(official.Keys.OrderBy(k => k, StringComparer.Ordinal), ours.Keys.OrderBy(k => k, StringComparer.Ordinal));
             foreach (var (k, t) in official) Assert.Equal(t.shape, ours[k].shape);
         }
@@ -70,9 +70,9 @@ public class MvarForwardParityTests(ITestOutputHelper output)
     {
         using var model = Model("mvar", "var.pth");   // var.pth carries VAR's block-causal mask
         var ours = model.state_dict()[ScaleTransformer.MaskBufferKey];
-        Assert.True(ours.eq(File("mvar.pth")[ScaleTransformer.MaskBufferKey]).all().item<bool>());
-        Assert.False(ours.eq(File("var.pth")[ScaleTransformer.MaskBufferKey]).all().item<bool>());
+        Assert.True(ours.eq(Tensors("mvar.pth")[ScaleTransformer.MaskBufferKey]).all().item<bool>());
+        Assert.False(ours.eq(Tensors("var.pth")[ScaleTransformer.MaskBufferKey]).all().item<bool>());
         using var varModel = ScaleTransformer.Create(ModelConfigOf("var"));
-        Assert.True(varModel.state_dict()[ScaleTransformer.MaskBufferKey].eq(File("var.pth")[ScaleTransformer.MaskBufferKey]).all().item<bool>());
+        Assert.True(varModel.state_dict()[ScaleTransformer.MaskBufferKey].eq(Tensors("var.pth")[ScaleTransformer.MaskBufferKey]).all().item<bool>());
     }
 }

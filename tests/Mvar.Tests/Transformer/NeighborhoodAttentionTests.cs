@@ -15,7 +15,7 @@ public class NeighborhoodAttentionTests(ITestOutputHelper output)
     public void MatchesOfficialNattenSemantics(string name)
     {
         using var _ = no_grad();
-        var exp = File("expected_na2d.pth");
+        var exp = Tensors("expected_na2d.pth");
         var kernel = exp[name + "_kernel_hw"].data<long>().ToArray();
         double scale = exp[name + "_scale"].item<double>();
         Tensor P(string key) => exp[$"{name}_{key}"].permute(0, 3, 1, 2, 4);   // (B, H, W, heads, d) -> (B, heads, H, W, d)

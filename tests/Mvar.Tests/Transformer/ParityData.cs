@@ -22,14 +22,14 @@ public static class ParityData
     };
 
     /// <summary>A parity file's tensors (loaded once per test run; do not dispose).</summary>
-    public static Dictionary<string, Tensor> File(string name) =>
+    public static Dictionary<string, Tensor> Tensors(string name) =>
         cache.GetOrAdd(name, n => TorchCheckpoint.LoadStateDict(Fixtures.Parity(n)));
 
     /// <summary>The model of <paramref name="arch"/> with the weights of <paramref name="weights"/> (var.pth / mvar.pth).</summary>
     public static ScaleTransformer Model(string arch, string weights, IAttentionPattern? pattern = null)
     {
         var model = ScaleTransformer.Create(ModelConfigOf(arch), pattern);
-        model.LoadStateDict(File(weights), weights);
+        model.LoadStateDict(Tensors(weights), weights);
         return model;
     }
 

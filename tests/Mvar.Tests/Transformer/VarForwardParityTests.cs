@@ -11,8 +11,8 @@ public class VarForwardParityTests(ITestOutputHelper output)
     public void TeacherForcedForwardMatchesOfficialLogitsAndBlockOutputs()
     {
         using var _ = no_grad();
-        var exp = File("expected_var.pth");
-        var vae = File("expected_vae.pth");
+        var exp = Tensors("expected_var.pth");
+        var vae = Tensors("expected_vae.pth");
         using var model = Model("var", "var.pth");
         var trace = new List<Tensor>();
         using var logits = model.Forward(exp["label_B"], vae["var_input"], trace: trace);

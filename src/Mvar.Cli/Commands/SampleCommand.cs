@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Mvar.Config;
+using Mvar.IO;
+using Mvar.Sampling;
+using Mvar.Tokenizer;
+using Mvar.Transformer;
+using static TorchSharp.torch;
+
+namespace Mvar.Cli.Commands;
+
+/// <summary><c>mvar sample</c>: class-conditional image generation with a VAR or MVAR checkpoint.</summary>
+public static class SampleCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string?>("--config") { Description = "model configuration JSON (tokenizer and transformer sections)" };
+        var preset = new Option<string?>("--preset") { Description = $"built-in configuration: {string.Join(", ", Presets.All.Keys.Where(k => Presets.All[k].Transformer != null))}" };
+        var vae = new Option<string>("--vae") { Description = "tokenizer checkpoint (VQ-VAE state dict)", Required = true };
+        var model = new Option<string>("--model") { Description = "transformer checkpoint (VAR or MVAR state dict)", Required = true };
+        var key = new Option<string?>("--key") { Description = "key path of the state dict inside the model checkpoint, e.g. mvar_wo_ddp or trainer/mvar_wo_ddp" };
+        var arch = new Option<string?>("--arch") { Description = "override the configuration's architecture: var or mvar (a VAR checkpoint can be sampled as MVAR and back)" };
+        var classes = new Option<string?>("--class") { Description = "comma-separated class ids, e.g. 3,7 (one sample each, times --count)" };
+        var random = new Option<bool>("--random-classes") { Description = "draw the classes at random from the seeded generator (the default without --class)" };
+        var count = new Option<int?>("--count") { Description = "samples per class with --class (default 1); number of samples with random classes (default 4)" };
+        var cfg = new Option<double>("--cfg") { Description = "classifier-free guidance strength (ramped over the scales)", DefaultValueFactory = _ => 1.5 };
+        var topK = new Option<int>("--top-k") { Description = "keep the k most likely tokens (0: off, 1: greedy)", DefaultValueFactory = _ => 900 };
+        var topP = new Option<double>("--top-p") { Description = "nucleus sampling threshold in [0, 1] (0: off)", DefaultValueFactory = _ => 0.96 };
+        var seed = new Option<ulong?>("--seed") { Description = "generator seed (same seed, same images; torch-compatible draws)" };
+        var smooth = new Option<bool>("--smooth") { Description = "Gumbel-softmax smoothing of the next-scale input (official more_smooth; visualisation)" };
+        var output = new Option<string>("--out") { Description = "the image grid to write (PNG)", DefaultValueFactory = _ => "samples.png" };
+        var tokensOut = new Option<string?>("--tokens-out") { Description = "also write the sampled tokens (JSON)" };
+        var progression = new Option<string?>("--progression") { Description = "also write a grid (PNG): one row per sample, one column per scale" };
+        var cmd = new Command("sample", "Generate class-conditional images with a VAR or MVAR checkpoint")
+        {
+            config, preset, vae, model, key, arch, classes, random, count, cfg, topK, topP, seed, smooth, output, tokensOut, progression,
+        };
+        return cmd.WithAction(p =>
+        {
+            var total = Stopwatch.StartNew();
+            var modelConfig = ResolveConfig(p.GetValue(config), p.GetValue(preset), p.GetValue(arch));
+            var t = modelConfig.Transformer!;
+            var options = new SamplingOptions
+            {
+                Cfg = p.GetValue(cfg), TopK = p.GetValue(topK), TopP = p.GetValue(topP), Seed = p.GetValue(seed), MoreSmooth = p.GetValue(smooth),
+            };
+            options.Validate();
+            var classList = ParseClasses(p.GetValue(classes), p.GetValue(random), p.GetValue(count), t.NumClasses, out int randomCount);
+            string outPath = p.GetValue(output)!;
+            string? tokensPath = p.GetValue(tokensOut), progressionPath = p.GetValue(progression);
+            foreach (var path in new[] { outPath, tokensPath, progressionPath })
+                if (path != null) TokenizerOptions.CheckWritable(path);
+            string vaePath = p.GetValue(vae)!, modelPath = p.GetValue(model)!;
+            if (!File.Exists(vaePath)) throw new CheckpointException($"tokenizer checkpoint not found: {vaePath}");
+            if (!File.Exists(modelPath)) throw new CheckpointException($"model checkpoint not found: {modelPath}");
+
+            using var _ = no_grad();
+            using var tokenizer = VqVaeLoader.Load(modelConfig.Tokenizer, vaePath);
+            using var transformer = ScaleTransformer.Load(modelConfig, modelPath, p.GetValue(key));
+            var sampler = new ScaleSampler(transformer, tokenizer);
+            Console.Error.WriteLine($"loaded {t.Arch} (depth {t.Depth}, {transformer.ParameterCount() / 1e6:F1}M parameters) in {total.Elapsed.TotalSeconds:F1}s");
+
+            var perScale = new List<Tensor>();   // (B, C, H, W) per scale, for the progression grid
+            using var result = sampler.Sample(classList, randomCount, options, step =>
+            {
+                Console.Error.WriteLine($"scale {step.Si + 1}/{step.ScaleCount} ({step.Side}x{step.Side}) {step.Elapsed.TotalSeconds:F1}s");
+                if (progressionPath != null) perScale.Add(tokenizer.FhatToImg(step.FHat_BChw).DetachFromDisposeScope());
+            });
+            using var scope = NewDisposeScope();
+            var images = tokenizer.FhatToImg(result.FHat);
+            ImageFiles.SaveGrid(ImageFiles.Unbatch(images), outPath, columns: Math.Min(8, (int)images.shape[0]));
+            if (tokensPath != null) SampleTokenFile.From(result, modelConfig.Tokenizer.PatchNums).Save(tokensPath);
+            if (progressionPath != null)
+            {
+                int B = (int)images.shape[0];
+                var cells = Enumerable.Range(0, B).SelectMany(b => perScale.Select(s => s[b])).ToList();
+                ImageFiles.SaveGrid(cells, progressionPath, columns: perScale.Count);
+            }
+            foreach (var s in perScale) s.Dispose();
+            Console.Error.WriteLine($"wrote {outPath}: {result.Classes.Length} sample(s) of class(es) {string.Join(",", result.Classes)}, seed {result.Seed}, "
+                + $"total {total.Elapsed.TotalSeconds:F1}s" + (tokensPath != null ? $"; tokens in {tokensPath}" : "") + (progressionPath != null ? $"; progression in {progressionPath}" : ""));
+            return 0;
+        });
+    }
+
+    static ModelConfig ResolveConfig(string? config, string? preset, string? arch)
+    {
+        if ((config == null) == (preset == null)) throw new MvarException("give exactly one of --config FILE or --preset NAME");
+        var c = preset != null ? Presets.Get(preset) : ModelConfig.Load(config!);
+        if (c.Transformer == null) throw new ConfigException($"{config ?? preset}: the configuration has no transformer section");
+        if (arch != null)
+        {
+            if (arch is not ("var" or "mvar")) throw new MvarException($"--arch must be var or mvar, got \"{arch}\"");
+            c = c.WithArch(arch);
+        }
+        return c;
+    }
+
+    /// <summary>The classes to sample, or null for random classes (then <paramref name="randomCount"/> samples).</summary>
+    static long[]? ParseClasses(string? text, bool random, int? count, int numClasses, out int randomCount)
+    {
+        if (count is < 1) throw new MvarException($"--count must be at least 1, got {count}");
+        randomCount = count ?? 4;
+        if (text == null) return null;
+        if (random) throw new MvarException("give either --class or --random-classes, not both");
+        var ids = new List<long>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!long.TryParse(part, out long id)) throw new MvarException($"--class: \"{part}\" is not a class id");
+            if (id < 0 || id >= numClasses) throw new MvarException($"unknown class id {id}: the model has classes 0..{numClasses - 1}");
+            ids.Add(id);
+        }
+        int per = count ?? 1;
+        return ids.SelectMany(id => Enumerable.Repeat(id, per)).ToArray();
+    }
+}

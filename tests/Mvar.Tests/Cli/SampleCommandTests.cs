@@ -1,0 +1,61 @@
+using System.Text.Json.Nodes;
+using static Mvar.Tests.Transformer.ParityData;
+
+namespace Mvar.Tests.Cli;
+
+public class SampleCommandTests
+{
+    static readonly string TinyMvar = Path.Combine(Fixtures.RepoRoot, "tests", "data", "parity-tiny-mvar.json");
+
+    static string[] Base(string model, params string[] more) =>
+        ["sample", "--config", TinyMvar, "--vae", Fixtures.Parity("vae.pth"), "--model", Fixtures.Parity(model), .. more];
+
+    [Fact]
+    public void SeededSampleWritesGridTokensAndProgressionWithTheOfficialTokens()
+    {
+        string dir = Fixtures.TempDir();
+        string grid = Path.Combine(dir, "g.png"), tokens = Path.Combine(dir, "t.json"), prog = Path.Combine(dir, "p.png");
+        var r = CliRunner.Run(Base("mvar.pth", "--class", "2,4", "--seed", "0", "--cfg", "1.5", "--top-k", "10", "--top-p", "0.9",
+            "--out", grid, "--tokens-out", tokens, "--progression", prog));
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains("scale 6/6 (8x8)", r.StdErr);
+        Assert.Contains("total", r.StdErr);
+        Assert.True(new FileInfo(grid).Length > 0 && new FileInfo(prog).Length > 0);
+
+        var json = JsonNode.Parse(File.ReadAllText(tokens))!;
+        Assert.Equal(new[] { 1, 2, 3, 4, 6, 8 }, json["patch_nums"]!.AsArray().Select(n => n!.GetValue<int>()));
+        var samples = json["samples"]!.AsArray();
+        Assert.Equal(new long[] { 2, 4 }, samples.Select(s => s!["class"]!.GetValue<long>()));
+        var exp = Tensors("expected_mvar.pth");
+        for (int si = 0; si < 6; si++)
+            for (int b = 0; b < 2; b++)
+                Assert.Equal(exp[$"ar_sampled_seed0_idx_s{si}"][b].data<long>().ToArray(),
+                    samples[b]!["scales"]![si]!.AsArray().Select(v => v!.GetValue<long>()).ToArray());
+    }
+
+    [Theory]
+    [InlineData("unknown class id 12", "--class", "1,12")]
+    [InlineData("\"x\" is not a class id", "--class", "x")]
+    [InlineData("cfg must be", "--cfg", "-0.5")]
+    [InlineData("top-p must be within [0, 1]", "--top-p", "1.2")]
+    [InlineData("top-k must be >= 0", "--top-k", "-1")]
+    [InlineData("--arch must be var or mvar", "--arch", "gpt")]
+    public void BadArgumentsAreOneLineErrorsWithoutOutput(string expected, string option, string value)
+    {
+        string output = Path.Combine(Fixtures.TempDir(), "g.png");
+        var r = CliRunner.Run(Base("mvar.pth", option, value, "--out", output));
+        CliRunner.AssertOneLineError(r, expected);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void CheckpointNotFittingTheConfigListsTheMismatchesOnOneLine()
+    {
+        string dir = Fixtures.TempDir(), config = Path.Combine(dir, "wide.json"), output = Path.Combine(dir, "g.png");
+        File.WriteAllText(config, File.ReadAllText(TinyMvar).Replace("\"embed_dim\": 64", "\"embed_dim\": 96"));
+        var r = CliRunner.Run(["sample", "--config", config, "--vae", Fixtures.Parity("vae.pth"), "--model", Fixtures.Parity("var.pth"), "--out", output]);
+        CliRunner.AssertOneLineError(r, "var.pth does not fit the model");
+        Assert.Contains("pos_1LC (checkpoint [1, 130, 64], model [1, 130, 96])", r.StdErr);
+        Assert.False(File.Exists(output));
+    }
+}
