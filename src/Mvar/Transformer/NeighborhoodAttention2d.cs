@@ -7,7 +7,7 @@ namespace Mvar.Transformer;
 /// 2-D neighbourhood attention with NATTEN semantics (non-causal, dilation 1, no positional bias): the query at (i, j)
 /// attends to the kh x kw window whose top-left corner is (clamp(i - kh/2, 0, H - kh), clamp(j - kw/2, 0, W - kw)),
 /// i.e. the window is shifted inwards at the borders and always holds kh*kw keys.
-/// Cost O(N kh kw d) time and O(N (d + kh kw)) memory: one gathered key/value map per window offset, never N x N.
+/// Cost O(N kh kw d) time and O(N kh kw (+ d)) memory: row tiles against gathered key bands, never N x N.
 /// </summary>
 public static class NeighborhoodAttention2d
 {
@@ -21,35 +21,44 @@ public static class NeighborhoodAttention2d
     }
 
     /// <summary>q, k, v: (B, heads, H, W, d) -> (B, heads, H, W, d); weights = softmax over the window of (q.k) * scale.</summary>
+    /// <remarks>
+    /// Queries are processed in tiles of whole rows x tw columns. The windows of a tile's queries in row i all lie in
+    /// rows rowStart[i] .. + kh and in one column range of at most tw + kw - 1 columns, so each tile is one batched
+    /// matmul against that (kh x range) key band, with the columns outside each query's own window masked to -inf.
+    /// With tw ~ kw every query scores O(kh kw) keys: O(N kh kw d) time, O(N kh kw) scores, no N x N matrix.
+    /// </remarks>
     public static Tensor Forward(Tensor q, Tensor k, Tensor v, int kernelH, int kernelW, double scale)
     {
         using var scope = NewDisposeScope();
+        long B = q.shape[0], heads = q.shape[1], d = q.shape[4];
         int H = (int)q.shape[2], W = (int)q.shape[3];
-        var rowStart = tensor(WindowStarts(H, kernelH), device: q.device);
-        var colStart = tensor(WindowStarts(W, kernelW), device: q.device);
+        long[] rowStart = WindowStarts(H, kernelH), colStart = WindowStarts(W, kernelW);
+        // rows of every query row's window, row-major (i, a) -> rowStart[i] + a
+        var rowIdx = tensor(Enumerable.Range(0, H).SelectMany(i => Enumerable.Range(0, kernelH).Select(a => rowStart[i] + a)).ToArray(), device: q.device);
         var qs = scale == 1.0 ? q : q.mul(scale);
+        int tileW = Math.Min(W, 2 * kernelW);
 
-        // scores of every window offset (a, b): (B, heads, H, W) each, stacked on the last dim -> (B, heads, H, W, kh*kw)
-        var scores = new List<Tensor>(kernelH * kernelW);
-        for (int a = 0; a < kernelH; a++)
+        var tiles = new List<Tensor>();
+        for (int j0 = 0; j0 < W; j0 += tileW)
         {
-            var kRows = k.index_select(2, rowStart + a);
-            for (int b = 0; b < kernelW; b++)
-                scores.Add(qs.mul(kRows.index_select(3, colStart + b)).sum(-1));
+            int tw = Math.Min(tileW, W - j0);
+            int c0 = (int)colStart[j0], c1 = (int)colStart[j0 + tw - 1] + kernelW, bandW = c1 - c0;
+            // key/value band of every query row: (B, heads, H, kh * bandW, d)
+            var kBand = k.narrow(3, c0, bandW).index_select(2, rowIdx).view(B, heads, H, kernelH * bandW, d);
+            var vBand = v.narrow(3, c0, bandW).index_select(2, rowIdx).view(B, heads, H, kernelH * bandW, d);
+            var mask = new float[tw * kernelH * bandW];
+            for (int j = 0; j < tw; j++)
+                for (int a = 0; a < kernelH; a++)
+                    for (int c = 0; c < bandW; c++)
+                    {
+                        long col = c0 + c, s = colStart[j0 + j];
+                        mask[(j * kernelH + a) * bandW + c] = col >= s && col < s + kernelW ? 0f : float.NegativeInfinity;
+                    }
+            var bias = tensor(mask, [tw, kernelH * bandW], device: q.device);
+            var attn = qs.narrow(3, j0, tw).matmul(kBand.transpose(-2, -1)).add_(bias).softmax(-1);   // (B, heads, H, tw, kh*bandW)
+            tiles.Add(attn.matmul(vBand));                                                            // (B, heads, H, tw, d)
         }
-        var attn = stack(scores, dim: -1).softmax(-1);
-
-        Tensor? out_ = null;
-        for (int a = 0; a < kernelH; a++)
-        {
-            var vRows = v.index_select(2, rowStart + a);
-            for (int b = 0; b < kernelW; b++)
-            {
-                var term = attn.select(-1, a * kernelW + b).unsqueeze(-1).mul(vRows.index_select(3, colStart + b));
-                out_ = out_ is null ? term : out_.add_(term);
-            }
-        }
-        return out_!.MoveToOuterDisposeScope();
+        return (tiles.Count == 1 ? tiles[0] : cat(tiles, dim: 3)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The same attention written as dense attention with an N x N mask (a slow reference for tests and tiny maps).</summary>

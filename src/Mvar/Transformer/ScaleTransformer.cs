@@ -35,7 +35,8 @@ public sealed class ScaleTransformer : nn.Module
     /// <summary>The key of the mask buffer: always rebuilt from the architecture, never taken from a checkpoint.</summary>
     public const string MaskBufferKey = "attn_bias_for_masking";
 
-    public ScaleTransformer(TransformerConfig config, TokenizerConfig tokenizer, IAttentionPattern? pattern = null)
+    /// <param name="initWeights">apply the official random initialisation (skip it when a checkpoint is loaded next)</param>
+    public ScaleTransformer(TransformerConfig config, TokenizerConfig tokenizer, IAttentionPattern? pattern = null, bool initWeights = true)
         : base(config.IsMvar ? "MVAR" : "VAR")
     {
         config.Validate(tokenizer);
@@ -70,15 +71,15 @@ public sealed class ScaleTransformer : nn.Module
         register_buffer(nameof(attn_bias_for_masking), attn_bias_for_masking);
         register_module(nameof(head_nm), head_nm);
         register_module(nameof(head), head);
-        InitWeights();
+        if (initWeights) InitWeights();
         eval();
     }
 
     public static IAttentionPattern DefaultPattern(TransformerConfig config, ScaleLayout layout) =>
         config.IsMvar ? new MvarAttentionPattern(layout, config.KernelSize, config.RefineStep) : new VarAttentionPattern(layout);
 
-    public static ScaleTransformer Create(ModelConfig config, IAttentionPattern? pattern = null) =>
-        new(config.Transformer ?? throw new ConfigException("the configuration has no transformer section"), config.Tokenizer, pattern);
+    public static ScaleTransformer Create(ModelConfig config, IAttentionPattern? pattern = null, bool initWeights = true) =>
+        new(config.Transformer ?? throw new ConfigException("the configuration has no transformer section"), config.Tokenizer, pattern, initWeights);
 
     // ---------------------------------------------------------------- weights
 
@@ -115,8 +116,9 @@ public sealed class ScaleTransformer : nn.Module
         var sd = TorchCheckpoint.LoadStateDict(path, keyPath);
         try
         {
-            var model = Create(config, pattern);
-            model.LoadStateDict(sd, path);
+            var model = Create(config, pattern, initWeights: false);
+            try { model.LoadStateDict(sd, path); }
+            catch { model.Dispose(); throw; }
             return model;
         }
         finally { foreach (var t in sd.Values) t.Dispose(); }
