@@ -41,7 +41,7 @@ public class ImageFilesTests
     public void SavingRoundsToTheNearestLevel()
     {
         string path = Path.Combine(Fixtures.TempDir(), "r.png");
-        // 0 -> 127.5 -> 128 (half away from zero is not what round_ does: torch rounds half to even -> 128)
+        // -1 -> 0, 1 -> 255, just above level 0.5 -> 1, out of range clamps, level 10 stays 10
         using var t = tensor(new float[] { -1f, 1f, 0.5f / 255 * 2 - 1 + 0.1f / 255, 2f, -3f, 10f / 255 * 2 - 1 }).reshape(1, 1, 6);
         ImageFiles.SavePng(t, path);
         var (px, _, _) = ImageFiles.ReadPixels(path, 1);
