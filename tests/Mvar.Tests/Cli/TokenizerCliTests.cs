@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Mvar.IO;
 using Mvar.Tests.Tokenizer;
 using static TorchSharp.torch;
@@ -14,14 +13,8 @@ public class TokenizerCliTests
 
     static (int code, string stdout, string stderr) Run(params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Mvar.Cli.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEnd();
-        Assert.True(p.WaitForExit(120_000), "the CLI did not finish in 2 minutes");
-        return (p.ExitCode, stdout.Result, stderr);
+        var r = CliRunner.Run(args);
+        return (r.ExitCode, r.StdOut, r.StdErr);
     }
 
     /// <summary>The fixture batch written as two 8-bit PNGs (128x128, the tokenizer's size).</summary>
