@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using Mvar.Config;
 using Mvar.Tokenizer;
 
@@ -21,16 +20,7 @@ public sealed class TokenizerOptions
         if ((config == null) == (preset == null))
             throw new MvarException("give exactly one of --config FILE or --preset NAME");
         if (preset != null) return Presets.Get(preset).Tokenizer;
-        var model = ModelConfig.Load(config!);
-        bool hasTokenizer;
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(config!), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
-            hasTokenizer = doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("tokenizer", out _);
-        }
-        catch (JsonException e) { throw new ConfigException($"{config}: {e.Message}"); }
-        if (!hasTokenizer) throw new ConfigException($"{config}: no \"tokenizer\" section");
-        return model.Tokenizer;
+        return ModelConfig.Load(config!).Tokenizer;
     }
 
     /// <summary>The tokenizer with its checkpoint loaded.</summary>

@@ -10,7 +10,7 @@ namespace Mvar.Config;
 /// </summary>
 public sealed record ModelConfig
 {
-    public TokenizerConfig Tokenizer { get; init; } = new();
+    [JsonRequired] public TokenizerConfig Tokenizer { get; init; } = new();
     public TransformerConfig? Transformer { get; init; }
 
     static readonly JsonSerializerOptions Json = new()
@@ -36,7 +36,7 @@ public sealed record ModelConfig
         catch (JsonException e)
         {
             string where = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "" : $" at {e.Path}";
-            string why = e.Message.Contains("could not be mapped") ? "unknown key" : "malformed value";
+            string why = e.Message.Contains("missing required properties") ? "no \"tokenizer\" section" : "malformed value";
             if (e.Message.Contains("could not be mapped"))
             {   // STJ: "The JSON property 'foo' could not be mapped to any .NET member contained in type ..."
                 int a = e.Message.IndexOf('\''), b = a >= 0 ? e.Message.IndexOf('\'', a + 1) : -1;

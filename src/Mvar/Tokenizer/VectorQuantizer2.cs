@@ -143,19 +143,25 @@ public sealed class VectorQuantizer2 : nn.Module
     /// <c>idxBl_to_mvar_input</c>): for each scale but the first, the cumulative f_hat of the previous scales
     /// area-downsampled to that scale, flattened row-major: (B, L - pn_0^2, Cvae). Null for a single scale.
     /// </summary>
-    public Tensor? IdxBlToVarInput(IReadOnlyList<Tensor> gt_ms_idx_Bl)
+    public Tensor? IdxBlToVarInput(IReadOnlyList<Tensor> gt_ms_idx_Bl) => IdxBlToMvarInput(gt_ms_idx_Bl);
+
+    /// <summary>
+    /// MVAR's <c>idxBl_to_mvar_input</c>: <see cref="IdxBlToVarInput"/> with an optional number of scales
+    /// <paramref name="SN"/> (default all), which also sets each scale's phi position si/(SN-1).
+    /// </summary>
+    public Tensor? IdxBlToMvarInput(IReadOnlyList<Tensor> gt_ms_idx_Bl, int? SN = null)
     {
         using var _ = no_grad();
-        int SN = PatchNums.Length;
-        if (SN < 2) return null;
+        int sn = SN ?? PatchNums.Length;
+        if (sn < 2) return null;
         long B = gt_ms_idx_Bl[0].shape[0], HW = PatchNums[^1];
         using var scope = NewDisposeScope();
         var f_hat = zeros(B, Cvae, HW, HW);
         var next_scales = new List<Tensor>();
-        for (int si = 0; si < SN - 1; si++)
+        for (int si = 0; si < sn - 1; si++)
         {
             var h_BChw = Bicubic(IdxToEmbedMap(gt_ms_idx_Bl[si]), HW);
-            f_hat.add_(ApplyPhi(si, SN, h_BChw));
+            f_hat.add_(ApplyPhi(si, sn, h_BChw));
             long pn_next = PatchNums[si + 1];
             next_scales.Add(Area(f_hat, pn_next).view(B, Cvae, -1).transpose(1, 2));
         }

@@ -39,6 +39,7 @@ public class ModelConfigTests
     [InlineData("""{"tokenizer": {}, "transformer": {"refine_step": 11}}""", "refine_step")]
     [InlineData("""{"tokenizer": {"patch_nums": "1,2"}}""", "malformed value")]
     [InlineData("""{"tokenizer": {"vocab_size": 4096,""", "malformed")]
+    [InlineData("""{"transformer": {"depth": 2}}""", "no \"tokenizer\" section")]
     public void BadConfigsAreClearErrors(string json, string expected)
     {
         var e = Assert.Throws<ConfigException>(() => ModelConfig.Parse(json, "my.json"));

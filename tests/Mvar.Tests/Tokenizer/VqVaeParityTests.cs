@@ -95,7 +95,11 @@ public class VqVaeParityTests
         var ms = Enumerable.Range(0, 6).Select(si => E($"idx_Bl_s{si}")).ToList();
         var x = Vae.Quantize.IdxBlToVarInput(ms)!;
         TensorAssert.Close(E("var_input"), x, Atol, "var_input");
-        TensorAssert.Close(E("mvar_input"), x, Atol, "mvar_input");
+        TensorAssert.Close(E("mvar_input"), Vae.Quantize.IdxBlToMvarInput(ms)!, Atol, "mvar_input");
+        // fewer scales: a prefix of the sequence, with the phi positions si/(SN-1) of the shorter pyramid
+        var x3 = Vae.Quantize.IdxBlToMvarInput(ms, SN: 3)!;
+        Assert.Equal(new long[] { 2, 4 + 9, 8 }, x3.shape);
+        TensorAssert.Close(E("var_input")[.., ..4], x3[.., ..4], Atol, "first scale's phi is phi 0 either way");
     }
 
     [Fact]
