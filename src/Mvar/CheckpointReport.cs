@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Mvar.IO;
+namespace Mvar;
 
 /// <summary>What a state dict holds: parameter and buffer counts, and which built-in presets it fits exactly.</summary>
 public sealed record CheckpointReport(long Parameters, long Buffers, IReadOnlyList<string> MatchingPresets)
@@ -14,6 +14,6 @@ public sealed record CheckpointReport(long Parameters, long Buffers, IReadOnlyLi
     {
         long parameters = sd.Where(kv => !IsBuffer(kv.Key)).Sum(kv => kv.Value.numel());
         long buffers = sd.Where(kv => IsBuffer(kv.Key)).Sum(kv => kv.Value.numel());
-        return new CheckpointReport(parameters, buffers, PresetShapes.Matching(sd));
+        return new CheckpointReport(parameters, buffers, PresetMatcher.Matching(sd));
     }
 }
