@@ -47,3 +47,49 @@ public class PresetMatcherTests
         Assert.Equal(TorchSharp.DeviceType.CPU, TorchSharp.torch.nn.Linear(2, 2).weight!.device_type);
     }
 }
+
+[Collection(nameof(DefaultDeviceCollection))]
+public class PresetBuildTests
+{
+    [Fact]
+    public void EveryPresetBuildsWithItsAnalyticParameterCount()
+    {
+        // Built on the meta device (shapes only): d30's two billion parameters take no memory here.
+        var previous = TorchSharp.torch.get_default_device();
+        TorchSharp.torch.set_default_device(TorchSharp.torch.META);
+        try
+        {
+            foreach (var (name, config) in Presets.All)
+            {
+                if (config.Transformer is null)
+                {
+                    using var vae = new Mvar.Tokenizer.VqVae(config.Tokenizer);
+                    Assert.Equal(108_948_355L, vae.parameters().Sum(p => p.numel()));      // official: 108.9M
+                    continue;
+                }
+                using var model = new Mvar.Transformer.ScaleTransformer(config.Transformer, config.Tokenizer, initWeights: false);
+                Assert.Equal(Mvar.Transformer.ScaleTransformer.CountParameters(config.Transformer, config.Tokenizer), model.ParameterCount());
+            }
+        }
+        finally { TorchSharp.torch.set_default_device(previous); }
+    }
+
+    [Fact]
+    public void D16RandomWeightsSaveAndLoadBack()
+    {
+        var config = Presets.Get("var-d16");
+        string path = Path.Combine(Fixtures.TempDir(), "var-d16.safetensors");
+        try
+        {
+            using (var model = Mvar.Transformer.ScaleTransformer.Create(config))
+                Checkpoint.SaveStateDict(path, model.state_dict());
+            var sd = Checkpoint.LoadStateDict(path);
+            Assert.Equal(["var-d16", "mvar-d16"], PresetMatcher.Matching(sd));
+            using var loaded = Mvar.Transformer.ScaleTransformer.Create(config.WithArch("mvar"));
+            loaded.LoadStateDict(sd, path);
+            TensorAssert.Equal(sd["blocks.7.ffn.fc2.weight"], loaded.state_dict()["blocks.7.ffn.fc2.weight"]);
+            foreach (var t in sd.Values) t.Dispose();
+        }
+        finally { File.Delete(path); }
+    }
+}
