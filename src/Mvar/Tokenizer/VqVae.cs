@@ -120,6 +120,37 @@ public sealed class VqVae : nn.Module
         return (rec.MoveToOuterDisposeScope(), loss.MoveToOuterDisposeScope());
     }
 
+    /// <summary>
+    /// Switches to training: train mode and gradients for every parameter (the constructor freezes them for inference).
+    /// </summary>
+    public void EnableTraining()
+    {
+        train();
+        foreach (var p in parameters()) p.requires_grad = true;
+    }
+
+    /// <summary>Back to inference: eval mode, no gradients.</summary>
+    public void DisableTraining()
+    {
+        eval();
+        foreach (var p in parameters()) p.requires_grad = false;
+    }
+
+    /// <summary>
+    /// The training forward with gradients: reconstruction (not clamped), VQ loss (commitment + codebook), the codes
+    /// chosen at every scale, and the encoder output f (detached; used to re-initialise unused codes).
+    /// </summary>
+    public (Tensor rec, Tensor vq_loss, List<Tensor> idx, Tensor f) TrainingForward(Tensor img_BChw)
+    {
+        CheckImage(img_BChw);
+        using var scope = NewDisposeScope();
+        var f = quant_conv.forward(encoder.forward(img_BChw));
+        var (f_hat, loss, idx) = quantize.TrainingForward(f);
+        var rec = decoder.forward(post_quant_conv.forward(f_hat));
+        foreach (var t in idx) t.MoveToOuterDisposeScope();
+        return (rec.MoveToOuterDisposeScope(), loss.MoveToOuterDisposeScope(), idx, f.detach().MoveToOuterDisposeScope());
+    }
+
     void CheckImage(Tensor img)
     {
         if (img.dim() != 4 || img.shape[1] != Config.InChannels)
