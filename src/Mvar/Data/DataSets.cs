@@ -24,3 +24,13 @@ public static class DataSets
         return new ImageFolderDataset(spec);
     }
 }
+
+/// <summary>The first <c>count</c> samples of a data set.</summary>
+public sealed class Subset(IImageDataset inner, int count) : IImageDataset
+{
+    public int Count { get; } = Math.Min(count, inner.Count);
+    public int NumClasses => inner.NumClasses;
+    public string Describe(int index) => inner.Describe(index);
+    public int LabelOf(int index) => inner.LabelOf(index);
+    public RawImage Read(int index, int channels) => inner.Read(index, channels);
+}

@@ -76,7 +76,7 @@ public sealed class TokenizerTrainer : Trainer
             int V = vae.Config.VocabSize;
             for (int si = 0; si < codes.Count; si++) hits_SV[si].add_(codes[si].reshape(-1).bincount(null, V));
             for (int si = 0; si < codes.Count; si++) m[$"usage_s{si}"] = hits_SV[si].gt(0).to_type(ScalarType.Float32).mean().item<float>() * 100;
-            var used = hits_SV.sum(0).gt(0);
+            var used = hits_SV.sum(dim: 0).gt(0);
             m["usage_all"] = used.to_type(ScalarType.Float32).mean().item<float>() * 100;
             int reinit = 0;
             if (T.CodeReinitEvery > 0 && NextStep % T.CodeReinitEvery == 0)
