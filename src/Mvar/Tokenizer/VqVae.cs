@@ -34,6 +34,9 @@ public sealed class VqVae : nn.Module
         quant_conv = nn.Conv2d(config.ZChannels, config.ZChannels, ks, stride: 1, padding: ks / 2);
         post_quant_conv = nn.Conv2d(config.ZChannels, config.ZChannels, ks, stride: 1, padding: ks / 2);
         RegisterComponents();
+        // TorchSharp 0.107's GroupNorm leaves its affine parameters uninitialised (torch.empty): set torch's defaults
+        using (no_grad())
+            foreach (var m in modules().OfType<GroupNorm>()) { m.weight?.fill_(1); m.bias?.zero_(); }
         eval();
         foreach (var p in parameters()) p.requires_grad = false;
         // the weights live as long as the module, even when it is built inside a caller's dispose scope
