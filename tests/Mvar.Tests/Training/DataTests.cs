@@ -10,6 +10,7 @@ public sealed class FashionMnistFactAttribute : FactAttribute
 {
     public FashionMnistFactAttribute()
     {
+        if (Skip != null) return;
         if (!File.Exists(Path.Combine(IdxDataset.DefaultDir, "train-images-idx3-ubyte.gz")))
             Skip = $"Fashion-MNIST is not installed at {IdxDataset.DefaultDir} (apt-get install -y dataset-fashion-mnist)";
     }
