@@ -12,6 +12,8 @@ public sealed record ModelConfig
 {
     [JsonRequired] public TokenizerConfig Tokenizer { get; init; } = new();
     public TransformerConfig? Transformer { get; init; }
+    /// <summary>Training hyper-parameters (used by <c>mvar train</c>; defaults when absent).</summary>
+    public TrainingConfig? Training { get; init; }
 
     static readonly JsonSerializerOptions Json = new()
     {
@@ -27,6 +29,7 @@ public sealed record ModelConfig
     {
         Tokenizer.Validate();
         Transformer?.Validate(Tokenizer);
+        Training?.Validate();
     }
 
     public static ModelConfig Parse(string json, string source = "config")

@@ -219,4 +219,44 @@ public sealed class VectorQuantizer2 : nn.Module
         f_hat = (f_hat - f_BChw).add_(f_BChw);
         return (f_hat.MoveToOuterDisposeScope(), loss.MoveToOuterDisposeScope());
     }
+
+    /// <summary>
+    /// The training forward WITH gradients (official <c>VectorQuantizer2.forward</c> in training): per scale the
+    /// residual is area-downsampled, each position takes its nearest code, the code map is bicubic-upsampled, refined
+    /// by phi and accumulated into f_hat. Loss: mean over scales of beta * mse(sg(f_hat), f) (commitment, trains the
+    /// encoder) + mse(f_hat, sg(f)) (codebook, trains the embedding and the phis). Returns the straight-through
+    /// f_hat = sg(f_hat - f) + f, the loss, and the chosen codes of every scale (B, pn*pn).
+    /// </summary>
+    public (Tensor f_hat, Tensor vq_loss, List<Tensor> idx) TrainingForward(Tensor f_BChw)
+    {
+        long B = f_BChw.shape[0], C = f_BChw.shape[1], H = f_BChw.shape[2], W = f_BChw.shape[3];
+        int SN = PatchNums.Length;
+        var idxs = new List<Tensor>();
+        using var scope = NewDisposeScope();
+        var f_no_grad = f_BChw.detach();
+        var f_rest = f_no_grad.clone();
+        var f_hat = zeros_like(f_rest);
+        Tensor loss = tensor(0.0f);
+        for (int si = 0; si < SN; si++)
+        {
+            long pn = PatchNums[si];
+            Tensor idx_N;
+            using (no_grad())
+            {
+                var rest = si != SN - 1 ? Area(f_rest, pn) : f_rest;
+                idx_N = Nearest(rest.permute(0, 2, 3, 1).reshape(-1, C));
+            }
+            var h_BChw = embedding.forward(idx_N.view(B, pn, pn)).permute(0, 3, 1, 2);
+            h_BChw = si != SN - 1 ? Bicubic(h_BChw, H).contiguous() : h_BChw.contiguous();
+            h_BChw = ApplyPhi(si, SN, h_BChw);
+            f_hat = f_hat + h_BChw;
+            using (no_grad()) f_rest.sub_(h_BChw.detach());
+            loss = loss + (F.mse_loss(f_hat.detach(), f_BChw).mul(Beta) + F.mse_loss(f_hat, f_no_grad));
+            idxs.Add(idx_N.reshape(B, pn * pn));
+        }
+        loss = loss * (1.0 / SN);
+        var ste = (f_hat.detach() - f_no_grad).add(f_BChw);
+        foreach (var t in idxs) t.MoveToOuterDisposeScope();
+        return (ste.MoveToOuterDisposeScope(), loss.MoveToOuterDisposeScope(), idxs);
+    }
 }

@@ -34,6 +34,9 @@ public sealed class VqVae : nn.Module
         quant_conv = nn.Conv2d(config.ZChannels, config.ZChannels, ks, stride: 1, padding: ks / 2);
         post_quant_conv = nn.Conv2d(config.ZChannels, config.ZChannels, ks, stride: 1, padding: ks / 2);
         RegisterComponents();
+        // TorchSharp 0.107's GroupNorm leaves its affine parameters uninitialised (torch.empty): set torch's defaults
+        using (no_grad())
+            foreach (var m in modules().OfType<GroupNorm>()) { m.weight?.fill_(1); m.bias?.zero_(); }
         eval();
         foreach (var p in parameters()) p.requires_grad = false;
         // the weights live as long as the module, even when it is built inside a caller's dispose scope
@@ -118,6 +121,37 @@ public sealed class VqVae : nn.Module
         var (f_hat, loss) = quantize.Forward(ImgToF(img_BChw));
         var rec = decoder.forward(post_quant_conv.forward(f_hat));
         return (rec.MoveToOuterDisposeScope(), loss.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// Switches to training: train mode and gradients for every parameter (the constructor freezes them for inference).
+    /// </summary>
+    public void EnableTraining()
+    {
+        train();
+        foreach (var p in parameters()) p.requires_grad = true;
+    }
+
+    /// <summary>Back to inference: eval mode, no gradients.</summary>
+    public void DisableTraining()
+    {
+        eval();
+        foreach (var p in parameters()) p.requires_grad = false;
+    }
+
+    /// <summary>
+    /// The training forward with gradients: reconstruction (not clamped), VQ loss (commitment + codebook), the codes
+    /// chosen at every scale, and the encoder output f (detached; used to re-initialise unused codes).
+    /// </summary>
+    public (Tensor rec, Tensor vq_loss, List<Tensor> idx, Tensor f) TrainingForward(Tensor img_BChw)
+    {
+        CheckImage(img_BChw);
+        using var scope = NewDisposeScope();
+        var f = quant_conv.forward(encoder.forward(img_BChw));
+        var (f_hat, loss, idx) = quantize.TrainingForward(f);
+        var rec = decoder.forward(post_quant_conv.forward(f_hat));
+        foreach (var t in idx) t.MoveToOuterDisposeScope();
+        return (rec.MoveToOuterDisposeScope(), loss.MoveToOuterDisposeScope(), idx, f.detach().MoveToOuterDisposeScope());
     }
 
     void CheckImage(Tensor img)

@@ -42,14 +42,27 @@ public sealed class AdaLNSelfAttn : nn.Module
         }
     }
 
+    /// <summary>Stochastic depth (official DropPath) of both residual branches; active only in training mode.</summary>
+    public double DropPath { get; set; }
+    /// <summary>The generator of the drop-path masks (null: the global one).</summary>
+    public Generator? DropPathGenerator { get; set; }
+
+    Tensor Drop(Tensor branch)
+    {
+        if (!training || DropPath <= 0) return branch;
+        double keep = 1 - DropPath;
+        var mask = empty(branch.shape[0], 1, 1, dtype: branch.dtype).bernoulli_(keep, DropPathGenerator).div_(keep);
+        return branch.mul(mask);
+    }
+
     /// <param name="cond">the class embedding (B, D), or with shared_aln the shared projection (B, 1, 6, C)</param>
     public Tensor forward(Tensor x_BLC, Tensor cond, AttentionSpec spec)
     {
         var six = sharedAln ? ada_gss!.add(cond) : ada_lin!.forward(cond).view(-1, 1, 6, C);
         var p = six.unbind(2);   // gamma1, gamma2, scale1, scale2, shift1, shift2: (B, 1, C) each
         Tensor gamma1 = p[0], gamma2 = p[1], scale1 = p[2], scale2 = p[3], shift1 = p[4], shift2 = p[5];
-        x_BLC = x_BLC.add(attn.forward(Norm(x_BLC).mul(scale1.add(1)).add_(shift1), spec).mul_(gamma1));
-        x_BLC = x_BLC.add(ffn.forward(Norm(x_BLC).mul(scale2.add(1)).add_(shift2)).mul(gamma2));
+        x_BLC = x_BLC.add(Drop(attn.forward(Norm(x_BLC).mul(scale1.add(1)).add_(shift1), spec).mul_(gamma1)));
+        x_BLC = x_BLC.add(Drop(ffn.forward(Norm(x_BLC).mul(scale2.add(1)).add_(shift2)).mul(gamma2)));
         return x_BLC;
     }
 

@@ -142,6 +142,23 @@ public sealed class ScaleTransformer : nn.Module
 
     public long ParameterCount() => parameters().Sum(p => p.numel());
 
+    /// <summary>
+    /// Stochastic depth for training: block i drops its residual branches with probability
+    /// linspace(0, <paramref name="rate"/>, depth)[i] (official drop_path_rate), masks drawn from <paramref name="generator"/>.
+    /// Only active in training mode (<c>train()</c>); the constructor leaves the model in eval mode.
+    /// </summary>
+    public void SetDropPath(double rate, Generator? generator)
+    {
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            blocks[i].DropPath = Depth > 1 ? rate * i / (Depth - 1) : 0.0;
+            blocks[i].DropPathGenerator = generator;
+        }
+    }
+
+    /// <summary>The official default stochastic-depth rate of a model of this depth: 0.1 * depth / 24.</summary>
+    public static double DefaultDropPathRate(int depth) => 0.1 * depth / 24;
+
     // ---------------------------------------------------------------- teacher-forced forward
 
     /// <summary>

@@ -1,0 +1,31 @@
+using Mvar.IO;
+using Mvar.Training;
+
+namespace Mvar.Cli.Commands;
+
+/// <summary>The loss curve of a run's metrics.csv as a PNG (ScottPlot).</summary>
+public static class LossCurve
+{
+    public static void Write(string csvPath, string pngPath)
+    {
+        var loss = CsvLog.ReadColumn(csvPath, "loss");
+        if (loss.Count == 0) return;
+        var plot = new ScottPlot.Plot();
+        var sc = plot.Add.Scatter(loss.Select(r => (double)r.step).ToArray(), loss.Select(r => r.value).ToArray());
+        sc.LegendText = "training loss";
+        sc.MarkerSize = loss.Count > 50 ? 0 : 4;
+        foreach (var extra in new[] { "Lm", "rec" })
+        {
+            var e = CsvLog.ReadColumn(csvPath, extra);
+            if (e.Count == 0) continue;
+            var s = plot.Add.Scatter(e.Select(r => (double)r.step).ToArray(), e.Select(r => r.value).ToArray());
+            s.LegendText = extra == "Lm" ? "mean token cross-entropy" : "reconstruction loss";
+            s.MarkerSize = e.Count > 50 ? 0 : 4;
+        }
+        plot.XLabel("step");
+        plot.YLabel("loss");
+        plot.ShowLegend();
+        var bytes = plot.GetImageBytes(900, 500, ScottPlot.ImageFormat.Png);
+        AtomicFile.WriteAllBytes(pngPath, bytes);
+    }
+}

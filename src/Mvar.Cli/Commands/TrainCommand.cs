@@ -1,0 +1,262 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Mvar.Config;
+using Mvar.Data;
+using Mvar.IO;
+using Mvar.Tokenizer;
+using Mvar.Training;
+using Mvar.Transformer;
+using Spectre.Console;
+using static TorchSharp.torch;
+
+namespace Mvar.Cli.Commands;
+
+/// <summary><c>mvar train tokenizer|transformer</c>: training runs that save resumable checkpoints.</summary>
+public static class TrainCommand
+{
+    public const int ExitInterrupted = 130;
+
+    public static Command Create()
+    {
+        var cmd = new Command("train", "Train a tokenizer (VQ-VAE) or a VAR/MVAR transformer");
+        cmd.Subcommands.Add(Tokenizer());
+        cmd.Subcommands.Add(TransformerCmd());
+        return cmd;
+    }
+
+    sealed class Common
+    {
+        public readonly Option<string?> Config = new("--config") { Description = "configuration JSON: tokenizer, [transformer], [training] sections (not needed with --resume)" };
+        public readonly Option<string?> Data = new("--data") { Description = "fashion-mnist[:t10k], idx:DIR[:split], or an image folder with one sub-folder per class (from the checkpoint with --resume)" };
+        public readonly Option<string?> Out = new("--out") { Description = "output folder: checkpoint.pth, model.pth, metrics.csv, TensorBoard events, images" };
+        public readonly Option<string?> Resume = new("--resume") { Description = "continue the run saved in this folder (exactly: same losses as an uninterrupted run)" };
+        public readonly Option<long?> StopAfter = new("--stop-after") { Description = "save and stop once this many steps (in total) are done" };
+        public readonly Option<string> BadFiles = new("--bad-files") { Description = "unreadable images: stop (default) or skip (reported once each)", DefaultValueFactory = _ => "stop" };
+        public readonly Option<string?> DataCache = new("--data-cache") { Description = "folder for the uncompressed copies of .gz data files (default: the system temp folder)" };
+
+        public readonly Option<int?> Limit = new("--limit") { Description = "use only the first N images of the data set (quick runs)" };
+
+        public void AddTo(Command c) { foreach (var o in new Option[] { Config, Data, Out, Resume, StopAfter, BadFiles, DataCache, Limit }) c.Options.Add(o); }
+
+        public IImageDataset OpenData(ParseResult p, string spec, Dictionary<string, string> info)
+        {
+            var d = DataSets.Open(spec, p.GetValue(DataCache));
+            int? limit = p.GetValue(Limit) ?? (info.TryGetValue("limit", out var l) ? int.Parse(l, CultureInfo.InvariantCulture) : null);
+            if (limit is int n)
+            {
+                if (n < 1) throw new MvarException($"--limit must be positive, got {n}");
+                info["limit"] = n.ToString(CultureInfo.InvariantCulture);
+                return new Subset(d, n);
+            }
+            return d;
+        }
+
+        public BadFilePolicy Policy(ParseResult p) => p.GetValue(BadFiles) switch
+        {
+            "stop" => BadFilePolicy.Stop, "skip" => BadFilePolicy.Skip,
+            var v => throw new MvarException($"--bad-files must be stop or skip, got {v}"),
+        };
+
+        /// <summary>(config, out dir, data spec, stored info) for a fresh or resumed run.</summary>
+        public (ModelConfig config, string outDir, string data, Dictionary<string, string> info) Resolve(ParseResult p, string kind)
+        {
+            string? resume = p.GetValue(Resume);
+            if (resume != null)
+            {
+                var (config, info, k) = Trainer.ReadHeader(resume);
+                if (k != kind) throw new MvarException($"{resume} holds a {k} training run, not a {kind} one");
+                string? outDir = p.GetValue(Out);
+                if (outDir != null && Path.GetFullPath(outDir) != Path.GetFullPath(resume))
+                    throw new MvarException("--out and --resume name different folders; a resumed run continues in its own folder");
+                if (p.GetValue(Config) != null) Console.Error.WriteLine("note: --config is ignored with --resume (the run's saved config is used)");
+                return (config, resume, p.GetValue(Data) ?? info.GetValueOrDefault("data") ?? throw new MvarException("give --data"), info);
+            }
+            string cfg = p.GetValue(Config) ?? throw new MvarException("give --config FILE (or --resume DIR)");
+            string data = p.GetValue(Data) ?? throw new MvarException("give --data (fashion-mnist, idx:DIR or an image folder)");
+            string o = p.GetValue(Out) ?? throw new MvarException("give --out DIR");
+            if (File.Exists(Path.Combine(o, Trainer.CheckpointFile)))
+                throw new MvarException($"{o} already holds a training run; continue it with --resume {o} or choose another --out");
+            var c = ModelConfig.Load(cfg);
+            c = c with { Training = c.Training ?? new TrainingConfig() };
+            return (c, o, data, new Dictionary<string, string>());
+        }
+    }
+
+    static Preprocess PreprocessFor(ModelConfig c, IImageDataset data)
+    {
+        var t = c.Training!;
+        return new Preprocess(c.Tokenizer.ImageSize, c.Tokenizer.InChannels, t.MidReso, t.Hflip, Pad: t.SmallImages == "pad");
+    }
+
+    // ---------------------------------------------------------------- tokenizer
+
+    static Command Tokenizer()
+    {
+        var common = new Common();
+        var initFrom = new Option<string?>("--init-from") { Description = "start from this tokenizer checkpoint (VQ-VAE state dict) instead of random weights" };
+        var cmd = new Command("tokenizer", "Train the multi-scale VQ-VAE tokenizer (reconstruction + VQ loss)") { initFrom };
+        common.AddTo(cmd);
+        return cmd.WithAction(p =>
+        {
+            var (config, outDir, dataSpec, info) = common.Resolve(p, "tokenizer");
+            Directory.CreateDirectory(outDir);
+            var data = common.OpenData(p, dataSpec, info);
+            var pre = PreprocessFor(config, data);
+            var batches = new ImageBatches(data, pre, common.Policy(p), Warn);
+            VqVae vae;
+            string? init = p.GetValue(common.Resume) == null ? p.GetValue(initFrom) : null;
+            if (init != null) vae = VqVaeLoader.Load(config.Tokenizer, init);
+            else { vae = new VqVae(config.Tokenizer); }
+            using var _vae = vae;
+            using var trainer = new TokenizerTrainer(config, vae, batches);
+            foreach (var (k, v) in info) trainer.Info[k] = v;
+            trainer.Info["data"] = dataSpec;
+            if (p.GetValue(common.Resume) != null) trainer.Restore(outDir);
+            else AtomicFile.WriteAllText(Path.Combine(outDir, "config.json"), config.ToJson());
+
+            var valIdx = Enumerable.Range(0, Math.Min(8, data.Count)).ToList();
+            var val = batches.Load(valIdx, train: false) ?? throw new MvarException("none of the first validation images is readable");
+            using var valImages = val.images.DetachFromDisposeScope();
+            Console.WriteLine($"tokenizer: {vae.ParameterCount():N0} parameters, {data.Count} images ({dataSpec}), {trainer.Order.ItersPerEpoch} steps/epoch, {trainer.TotalSteps} steps" +
+                              (trainer.NextStep > 0 ? $", resuming at step {trainer.NextStep}" : ""));
+            int code = RunLoop(trainer, outDir, p.GetValue(common.StopAfter),
+                onEpochEnd: e => trainer.SaveReconstructions(valImages, Path.Combine(outDir, $"recon-epoch{e + 1:D3}.png")),
+                describe: m => $"rec {Get(m, "rec"):F4} vq {Get(m, "vq"):F4} usage {Get(m, "usage_all"):F1}% [" +
+                               string.Join(" ", Enumerable.Range(0, vae.PatchNums.Length).Select(si => $"{Get(m, $"usage_s{si}"):F0}")) + "]");
+            return code;
+        });
+    }
+
+    // ---------------------------------------------------------------- transformer
+
+    static Command TransformerCmd()
+    {
+        var common = new Common();
+        var arch = new Option<string?>("--arch") { Description = "var or mvar (overrides the config's transformer.arch)" };
+        var vae = new Option<string?>("--vae") { Description = "the tokenizer checkpoint (VQ-VAE state dict) that makes the token maps" };
+        var cache = new Option<string?>("--cache") { Description = "token-map cache file (computed once; default OUT/tokens.cache)" };
+        var initFrom = new Option<string?>("--init-from") { Description = "start from these transformer weights (e.g. a VAR checkpoint to train an MVAR; official --finetune_from_var)" };
+        var initKey = new Option<string?>("--init-key") { Description = "key path of the state dict inside the --init-from checkpoint" };
+        var varMask = new Option<bool>("--var-mask-in-small-group") { Description = "with --init-from a VAR checkpoint: use VAR's block-causal mask in MVAR's small-scale group, as the official strict load does" };
+        var cmd = new Command("transformer", "Train a VAR or MVAR transformer on the token maps of a data set") { arch, vae, cache, initFrom, initKey, varMask };
+        common.AddTo(cmd);
+        return cmd.WithAction(p =>
+        {
+            var (config, outDir, dataSpec, info) = common.Resolve(p, "transformer");
+            if (config.Transformer == null) throw new MvarException("the configuration has no transformer section");
+            if (p.GetValue(arch) is string a) config = config.WithArch(a);
+            else if (info.TryGetValue("arch", out var savedArch)) config = config.WithArch(savedArch);
+            string vaePath = p.GetValue(vae) ?? info.GetValueOrDefault("vae") ?? throw new MvarException("give --vae (the tokenizer checkpoint)");
+            Directory.CreateDirectory(outDir);
+            var data = common.OpenData(p, dataSpec, info);
+            var t = config.Transformer!;
+            if (data.NumClasses > t.NumClasses)
+                throw new MvarException($"the data set has {data.NumClasses} classes but transformer.num_classes is {t.NumClasses}");
+            var pre = PreprocessFor(config, data);
+            var batches = new ImageBatches(data, pre, common.Policy(p), Warn);
+
+            using var tokenizer = VqVaeLoader.Load(config.Tokenizer, vaePath);
+            string cachePath = p.GetValue(cache) ?? info.GetValueOrDefault("cache") ?? Path.Combine(outDir, "tokens.cache");
+            long fp = TokenCache.Fingerprint(vaePath, config.Tokenizer, data, pre);
+            var tokens = TokenCache.TryOpen(cachePath, fp, config.Tokenizer.PatchNums);
+            if (tokens == null)
+            {
+                var sw = Stopwatch.StartNew();
+                Console.WriteLine($"tokenizing {data.Count} images into {cachePath} ...");
+                using (no_grad())
+                    tokens = TokenCache.Build(cachePath, fp, tokenizer, batches, (done, all) =>
+                    {
+                        if (done % 1024 < 32 || done == all) Console.WriteLine($"  {done}/{all} images ({sw.Elapsed.TotalSeconds:F0}s)");
+                    });
+            }
+            else Console.WriteLine($"token maps: {cachePath} ({tokens.Count} images, cached)");
+
+            var layout = new ScaleLayout(config.Tokenizer.PatchNums);
+            bool useVarMask = p.GetValue(varMask) || info.GetValueOrDefault("var_mask_in_small_group") == "true";
+            IAttentionPattern? pattern = t.IsMvar && useVarMask ? new MvarAttentionPattern(layout, t.KernelSize, t.RefineStep, varMaskInSmallGroup: true) : null;
+            using var model = ScaleTransformer.Create(config, pattern, initWeights: true);
+            string? init = p.GetValue(initFrom);
+            if (init != null)
+            {
+                var sd = Checkpoint.LoadStateDict(init, p.GetValue(initKey));
+                model.LoadStateDict(sd, init);
+                foreach (var x in sd.Values) x.Dispose();
+            }
+            using var trainer = new TransformerTrainer(config, model, tokenizer.Quantize, tokens);
+            foreach (var (k, v) in info) trainer.Info[k] = v;
+            trainer.Info["data"] = dataSpec; trainer.Info["vae"] = Path.GetFullPath(vaePath); trainer.Info["arch"] = t.Arch;
+            trainer.Info["cache"] = Path.GetFullPath(cachePath); trainer.Info["var_mask_in_small_group"] = useVarMask ? "true" : "false";
+            if (init != null) trainer.Info["init_from"] = Path.GetFullPath(init);
+            if (p.GetValue(common.Resume) != null) trainer.Restore(outDir);
+            else AtomicFile.WriteAllText(Path.Combine(outDir, "config.json"), config.ToJson());
+            if (trainer.NeverTrainedWarning is string w) Console.Error.WriteLine($"warning: {w}");
+
+            Console.WriteLine($"{t.Arch}: {model.ParameterCount():N0} parameters, {tokens.Count} images ({dataSpec}), {trainer.Order.ItersPerEpoch} steps/epoch, {trainer.TotalSteps} steps, lr {config.Training!.LearningRate:g3}" +
+                              (trainer.NextStep > 0 ? $", resuming at step {trainer.NextStep}" : ""));
+            int K = layout.Count;
+            return RunLoop(trainer, outDir, p.GetValue(common.StopAfter), onEpochEnd: null,
+                describe: m => $"Lm {Get(m, "Lm"):F3} acc {Get(m, "Accm"):F1}% [" +
+                               string.Join(" ", Enumerable.Range(0, K).Where(si => m.ContainsKey($"L_s{si}")).Select(si => $"s{si} {m[$"L_s{si}"]:F2}/{m[$"acc_s{si}"]:F0}%")) + "]");
+        });
+    }
+
+    // ---------------------------------------------------------------- shared loop
+
+    static double Get(IReadOnlyDictionary<string, double> m, string k) => m.TryGetValue(k, out var v) ? v : double.NaN;
+    static void Warn(string message) => Console.Error.WriteLine($"warning: {message}");
+
+    static int RunLoop(Trainer trainer, string outDir, long? stopAfter, Action<int>? onEpochEnd, Func<IReadOnlyDictionary<string, double>, string> describe)
+    {
+        bool stop = false;
+        ConsoleCancelEventHandler handler = (_, e) =>
+        {
+            if (stop) return;        // a second Ctrl-C kills the process
+            e.Cancel = true; stop = true;
+            Console.Error.WriteLine("interrupt: saving a checkpoint after the current step ...");
+        };
+        Console.CancelKeyPress += handler;
+        var sw = Stopwatch.StartNew();
+        long startStep = trainer.NextStep;
+        try
+        {
+            var outcome = TrainingRun.Run(trainer, outDir, new RunOptions
+            {
+                StopRequested = () => stop,
+                StopAfter = stopAfter,
+                OnEpochEnd = onEpochEnd,
+                OnLog = (step, m) =>
+                {
+                    long done = trainer.NextStep - startStep;
+                    double rate = done / Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
+                    var eta = TimeSpan.FromSeconds((trainer.TotalSteps - trainer.NextStep) / Math.Max(rate, 1e-9));
+                    string line = string.Create(CultureInfo.InvariantCulture,
+                        $"step {step + 1}/{trainer.TotalSteps} ep {trainer.Epoch} loss {Get(m, "loss"):F4} {describe(m)} lr {Get(m, "lr"):g3} {rate:F2} it/s ETA {eta:hh\\:mm\\:ss}");
+                    AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 200);
+                    AnsiConsole.MarkupLine(Markup.Escape(line));
+                },
+            });
+            TryPlot(outDir);
+            switch (outcome)
+            {
+                case RunOutcome.Interrupted:
+                    Console.Error.WriteLine($"interrupted: saved step {trainer.NextStep} in {outDir}; continue with --resume {outDir}");
+                    return ExitInterrupted;
+                case RunOutcome.StoppedAtStep:
+                    Console.WriteLine($"stopped after step {trainer.NextStep}: saved in {outDir}; continue with --resume {outDir}");
+                    return 0;
+                default:
+                    Console.WriteLine($"done: {trainer.NextStep} steps in {sw.Elapsed:hh\\:mm\\:ss}; weights {Path.Combine(outDir, Trainer.WeightsFile)}");
+                    return 0;
+            }
+        }
+        finally { Console.CancelKeyPress -= handler; }
+    }
+
+    static void TryPlot(string outDir)
+    {
+        string csv = Path.Combine(outDir, TrainingRun.MetricsFile);
+        try { LossCurve.Write(csv, Path.Combine(outDir, "loss.png")); }
+        catch (Exception e) when (e is not OutOfMemoryException) { Console.Error.WriteLine($"warning: could not draw the loss curve: {e.Message}"); }
+    }
+}

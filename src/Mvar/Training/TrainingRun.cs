@@ -1,0 +1,67 @@
+namespace Mvar.Training;
+
+public enum RunOutcome { Completed, StoppedAtStep, Interrupted }
+
+/// <summary>Options of <see cref="TrainingRun.Run"/>: stop conditions and callbacks (console, images).</summary>
+public sealed class RunOptions
+{
+    /// <summary>Polled between steps; when true the run saves and returns <see cref="RunOutcome.Interrupted"/>.</summary>
+    public Func<bool> StopRequested { get; init; } = () => false;
+    /// <summary>Save and stop once this many steps are done (for tests and time-boxed runs).</summary>
+    public long? StopAfter { get; init; }
+    /// <summary>Called on every logged step with the metrics averaged over the steps since the last log.</summary>
+    public Action<long, IReadOnlyDictionary<string, double>>? OnLog { get; init; }
+    /// <summary>Called after each completed epoch (its index).</summary>
+    public Action<int>? OnEpochEnd { get; init; }
+    /// <summary>Called after each step with its raw metrics.</summary>
+    public Action<long, IReadOnlyDictionary<string, double>>? OnStep { get; init; }
+    public bool TensorBoard { get; init; } = true;
+}
+
+/// <summary>
+/// The training loop shared by both trainers: steps until the end, logs (CSV metrics.csv, TensorBoard event file),
+/// saves a checkpoint every save_every steps, at the end, and when stopped or interrupted. A non-finite loss
+/// propagates (<see cref="NonFiniteLossException"/>) without saving, so the last good checkpoint stays.
+/// </summary>
+public static class TrainingRun
+{
+    public const string MetricsFile = "metrics.csv";
+
+    public static RunOutcome Run(Trainer trainer, string outDir, RunOptions? options = null)
+    {
+        options ??= new RunOptions();
+        Directory.CreateDirectory(outDir);
+        var t = trainer.T;
+        using var csv = new CsvLog(Path.Combine(outDir, MetricsFile), trainer.MetricNames, trainer.NextStep);
+        using var tb = options.TensorBoard ? new TfEventsWriter(outDir) : null;
+        var sums = new Dictionary<string, (double sum, int n)>();
+        void Log(long step)
+        {
+            var mean = sums.ToDictionary(kv => kv.Key, kv => kv.Value.sum / kv.Value.n);
+            csv.Write(step, mean);
+            tb?.Scalars(step, mean);
+            options.OnLog?.Invoke(step, mean);
+            sums.Clear();
+        }
+        while (trainer.NextStep < trainer.TotalSteps)
+        {
+            if (options.StopRequested()) { trainer.Save(outDir); return RunOutcome.Interrupted; }
+            if (options.StopAfter is long stop && trainer.NextStep >= stop) { trainer.Save(outDir); return RunOutcome.StoppedAtStep; }
+            long step = trainer.NextStep;
+            var m = trainer.Step();
+            options.OnStep?.Invoke(step, m);
+            foreach (var (k, v) in m)
+            {
+                if (double.IsNaN(v)) continue;
+                var (s, n) = sums.GetValueOrDefault(k);
+                sums[k] = (s + v, n + 1);
+            }
+            bool last = trainer.NextStep == trainer.TotalSteps;
+            if (step % t.LogEvery == 0 || last) Log(step);
+            if (trainer.NextStep % t.SaveEvery == 0 && !last) trainer.Save(outDir);
+            if (trainer.NextStep % trainer.Order.ItersPerEpoch == 0) options.OnEpochEnd?.Invoke((int)(trainer.NextStep / trainer.Order.ItersPerEpoch) - 1);
+        }
+        trainer.Save(outDir);
+        return RunOutcome.Completed;
+    }
+}

@@ -1,0 +1,141 @@
+using Mvar.Config;
+using Mvar.Tokenizer;
+using Mvar.Transformer;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Mvar.Training;
+
+/// <summary>
+/// Teacher-forced training of a VAR or MVAR transformer on cached token maps, as the official trainers do:
+/// VAR: every step all scales with the block-causal mask; MVAR: the <see cref="MvarSchedule"/> group of the step
+/// (small scales together with the within-scale mask, or one large scale with neighbourhood attention).
+/// Loss: cross-entropy with label smoothing weighted 1/L per token, summed over the group's tokens and averaged
+/// over the batch; class dropout (cond_drop_rate), stochastic depth, AdamW (betas 0.9/0.95, no decay on 1-D
+/// tensors, biases and the official nowd keys), warm-up + decay of the lr, cosine weight decay, gradient clipping.
+/// </summary>
+public sealed class TransformerTrainer : Trainer
+{
+    readonly ScaleTransformer model;
+    readonly VectorQuantizer2 quant;
+    readonly ITokenData data;
+    readonly AdamW opt;
+    readonly List<Parameter> parameters;
+    readonly bool firstGroupDecays;
+    readonly string[] metricNames;
+
+    public ScaleTransformer Transformer => model;
+    protected override nn.Module Model => model;
+    protected override OptimizerHelper Optimizer => opt;
+    public override string Kind => "transformer";
+    public override IReadOnlyList<string> MetricNames => metricNames;
+    ScaleLayout Layout => model.Layout;
+
+    public TransformerTrainer(ModelConfig config, ScaleTransformer model, VectorQuantizer2 quant, ITokenData data)
+        : base(config, data.Count)
+    {
+        this.model = model; this.quant = quant; this.data = data;
+        if (data.L != model.Layout.L) throw new MvarException($"the token maps have {data.L} tokens per image, the model expects {model.Layout.L}");
+        model.SetDropPath(T.DropPathRate ?? ScaleTransformer.DefaultDropPathRate(model.Depth), Gen);
+        (opt, parameters) = BuildAdamW(model, T.LearningRate, T.Betas, officialNoWd: true);
+        firstGroupDecays = ParamGroups.Split(model).decay.Count > 0;
+        var names = new List<string> { "loss", "Lm", "Accm", "lr", "wd", "grad_norm", "first_scale", "end_scale" };
+        for (int si = 0; si < Layout.Count; si++) { names.Add($"L_s{si}"); names.Add($"acc_s{si}"); }
+        metricNames = names.ToArray();
+        if (model.Config.IsMvar)
+        {
+            var never = MvarSchedule.NeverTrained(Layout.Count, model.Config.RefineStep, T.RatioK);
+            if (never.Count > 0) NeverTrainedWarning = $"with ratio_k {T.RatioK} the official MVAR schedule never trains scale(s) {string.Join(", ", never)} (K - refine_step > ratio_k); raise ratio_k or use ratio_k 1";
+        }
+    }
+
+    /// <summary>Set when the official MVAR schedule skips some scales for these settings.</summary>
+    public string? NeverTrainedWarning { get; }
+
+    /// <summary>The scale group trained at global step <paramref name="step"/>.</summary>
+    public ScaleGroup GroupAt(long step) => model.Config.IsMvar
+        ? MvarSchedule.At(step, Layout.Count, model.Config.RefineStep, T.RatioK)
+        : MvarSchedule.Var(Layout.Count);
+
+    /// <summary>Splits gt_BL (B, L) into the per-scale token maps (B, pn*pn).</summary>
+    public List<Tensor> Split(Tensor gt_BL) =>
+        Enumerable.Range(0, Layout.Count).Select(si => gt_BL.slice(1, Layout.Begin(si), Layout.End(si), 1)).ToList();
+
+    /// <summary>The teacher-forcing input of a group (null when the group is scale 0 alone).</summary>
+    public Tensor? GroupInput(Tensor gt_BL, ScaleGroup g)
+    {
+        if (g.FirstScale == 0 && g.EndScale == 1) return null;
+        int first = Layout.FirstL, bg = Layout.Begin(g.FirstScale), ed = Layout.End(g.EndScale - 1);
+        var full = quant.IdxBlToVarInput(Split(gt_BL))!;
+        return full.slice(1, Math.Max(0, bg - first), ed - first, 1);
+    }
+
+    /// <summary>The training objective of a group (official: CE with label smoothing, weight 1/L, sum, batch mean) and the logits.</summary>
+    public (Tensor loss, Tensor logits) Objective(Tensor label_B, Tensor gt_BL, ScaleGroup g)
+    {
+        int bg = Layout.Begin(g.FirstScale), ed = Layout.End(g.EndScale - 1);
+        var x = GroupInput(gt_BL, g);
+        var logits = model.Forward(label_B, x, g.FirstScale, g.EndScale);
+        long B = logits.shape[0], V = logits.shape[2];
+        var gt = gt_BL.slice(1, bg, ed, 1);
+        var ce = F.cross_entropy(logits.reshape(-1, V), gt.reshape(-1), reduction: nn.Reduction.None, label_smoothing: T.Ls).view(B, -1);
+        var loss = ce.mul(1.0 / Layout.L).sum(-1).mean();
+        return (loss, logits);
+    }
+
+    public override Dictionary<string, double> Step()
+    {
+        using var scope = NewDisposeScope();
+        long g = NextStep;
+        var (gt_BL, label_B) = data.Load(Order.Batch(g));
+        ReseedForStep(g);
+        var group = GroupAt(g);
+        long B = label_B.shape[0];
+        if (T.CondDropRate > 0)
+        {
+            var drop = rand(new long[] { B }, generator: Gen).lt(T.CondDropRate);
+            label_B = where(drop, full_like(label_B, model.NumClasses), label_B);
+        }
+        var (lr, wd) = LrSchedule.At(T, g, TotalSteps, Order.ItersPerEpoch);
+        SetLrWd(lr, wd, firstGroupDecays);
+
+        model.train();
+        var (loss, logits) = Objective(label_B, gt_BL, group);
+        double lossValue = loss.item<float>();
+        if (!double.IsFinite(lossValue)) { model.eval(); throw new NonFiniteLossException(g, lossValue); }
+        opt.zero_grad();
+        loss.backward();
+        double gradNorm = T.Tclip > 0
+            ? nn.utils.clip_grad_norm_(parameters, T.Tclip)
+            : nn.utils.clip_grad_norm_(parameters, double.MaxValue);
+        opt.step();
+        opt.zero_grad();
+        model.eval();
+        NextStep++;
+
+        var m = new Dictionary<string, double>
+        {
+            ["loss"] = lossValue, ["lr"] = lr, ["wd"] = wd, ["grad_norm"] = gradNorm,
+            ["first_scale"] = group.FirstScale, ["end_scale"] = group.EndScale,
+        };
+        using (no_grad())
+        {
+            int bg = Layout.Begin(group.FirstScale);
+            var gt = gt_BL.slice(1, bg, Layout.End(group.EndScale - 1), 1);
+            var V = logits.shape[2];
+            var d = logits.detach();
+            m["Lm"] = F.cross_entropy(d.reshape(-1, V), gt.reshape(-1)).item<float>();
+            m["Accm"] = d.argmax(-1).eq(gt).to_type(ScalarType.Float32).mean().item<float>() * 100;
+            for (int si = group.FirstScale; si < group.EndScale; si++)
+            {
+                long a = Layout.Begin(si) - bg, b = Layout.End(si) - bg;
+                var ds = d.slice(1, a, b, 1); var gs = gt.slice(1, a, b, 1);
+                m[$"L_s{si}"] = F.cross_entropy(ds.reshape(-1, V), gs.reshape(-1)).item<float>();
+                m[$"acc_s{si}"] = ds.argmax(-1).eq(gs).to_type(ScalarType.Float32).mean().item<float>() * 100;
+            }
+        }
+        return m;
+    }
+}

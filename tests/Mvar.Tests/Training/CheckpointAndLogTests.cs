@@ -1,0 +1,65 @@
+using System.Text;
+using Mvar.IO;
+using Mvar.Training;
+
+namespace Mvar.Tests.Training;
+
+public class CheckpointAndLogTests
+{
+    [Fact]
+    public void ACrashMidWriteLeavesTheOldCheckpointLoadable()
+    {
+        string dir = Fixtures.TempDir(), path = Path.Combine(dir, "ck.pth");
+        using var w = TorchSharp.torch.arange(6).to_type(TorchSharp.torch.ScalarType.Float32);
+        TorchSave.Save(path, new Dictionary<string, object?> { ["w"] = w, ["step"] = 5L });
+        byte[] before = File.ReadAllBytes(path);
+        Assert.Throws<IOException>(() => AtomicFile.Write(path, s =>
+        {
+            s.Write(new byte[1000]);
+            throw new IOException("simulated crash (disk full) mid-write");
+        }));
+        Assert.Equal(before, File.ReadAllBytes(path));
+        var root = (Dictionary<object, object?>)TorchCheckpoint.Load(path)!;
+        Assert.Equal(5L, Convert.ToInt64(root["step"]));
+        Assert.Equal([path], Directory.GetFiles(dir));   // no temporary left behind
+    }
+
+    [Fact]
+    public void LrScheduleFollowsTheOfficialLrWdAnnealing()
+    {
+        // warm-up: wp0 + (1 - wp0) * it / wp
+        var (lr, wd) = LrSchedule.At("lin0", 1.0, 0.05, 0.0, 5, 10, 100, 0.005, 0.01);
+        Assert.Equal(0.005 + 0.995 * 0.5, lr, 12);
+        Assert.Equal(0.5 * 0.05 * (1 + Math.Cos(Math.PI * 5 / 99.0)), wd, 12);
+        Assert.Equal(1.0, LrSchedule.At("lin0", 1.0, 0.05, 0.05, 12, 10, 100, 0.005, 0.01).lr, 12);   // plateau (pasd < 0.05)
+        Assert.Equal(0.01, LrSchedule.At("lin0", 1.0, 0.05, 0.05, 99, 10, 100, 0.005, 0.01).lr, 12);  // wpe at the end
+        Assert.Equal(0.01 + 0.99 * 0.5, LrSchedule.At("cos", 1.0, 0.05, 0.05, 55, 10, 101, 0.005, 0.01).lr, 12);
+        Assert.Equal(2e-4, LrSchedule.At("lin00", 2e-4, 0, 0, 10, 10, 100, 0.005, 0.01).lr, 12);
+    }
+
+    [Fact]
+    public void Crc32cAndTensorBoardRecordsAreWellFormed()
+    {
+        Assert.Equal(0xE3069283u, TfEventsWriter.Crc32C("123456789"u8));
+        string dir = Fixtures.TempDir();
+        using (var tb = new TfEventsWriter(dir)) tb.Scalars(7, new Dictionary<string, double> { ["loss"] = 1.5 });
+        var bytes = File.ReadAllBytes(Directory.GetFiles(dir).Single());
+        int at = 0, records = 0;
+        while (at < bytes.Length)
+        {
+            ulong len = BitConverter.ToUInt64(bytes, at);
+            Assert.Equal(TfEventsWriter.MaskedCrc(bytes.AsSpan(at, 8)), BitConverter.ToUInt32(bytes, at + 8));
+            var data = bytes.AsSpan(at + 12, (int)len);
+            Assert.Equal(TfEventsWriter.MaskedCrc(data), BitConverter.ToUInt32(bytes, at + 12 + (int)len));
+            if (records == 0) Assert.Contains("brain.Event:2", Encoding.ASCII.GetString(data));
+            else
+            {
+                Assert.Contains("loss", Encoding.ASCII.GetString(data));
+                Assert.True(data.IndexOf(BitConverter.GetBytes(1.5f)) > 0);
+                Assert.True(data.IndexOf(new byte[] { 0x10, 7 }) > 0);   // step 7
+            }
+            at += 16 + (int)len; records++;
+        }
+        Assert.Equal(2, records);
+    }
+}

@@ -1,0 +1,50 @@
+using Mvar.Data;
+using Mvar.Tokenizer;
+using Mvar.Training;
+using Mvar.Transformer;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace Mvar.Tests.Training;
+
+public class OverfitTests(ITestOutputHelper output)
+{
+    // KNOWN FAILURE (open): the loss plateaus near the per-token marginal (Lm ~2.2 here, ~3.2 on the parity tokens)
+    // and the logits stop depending on the position; one step still lowers the loss and the forward matches the
+    // official one, so the suspect is the optimisation path (optimizer groups / lr / init dynamics). Not yet found.
+    [FashionMnistFact(Skip = "known failure under investigation: transformer training plateaus at the token marginal (see comment)")]
+    public void TransformerOverfitsAHandfulOfFashionMnistImagesToNearZeroLoss()
+    {
+        var t = new Mvar.Config.TrainingConfig
+        {
+            Epochs = 200, BatchSize = 4, Lr = 3e-3, CondDropRate = 0, DropPathRate = 0, Wp = 5, Sche = "lin0", Twd = 0, LogEvery = 50,
+        };
+        var config = TokenizerTrainingTests.TinyFmnist(t).WithArch("var");
+        var all = DataSets.Open("fashion-mnist:t10k");
+        var pick = Enumerable.Range(0, 100).GroupBy(all.LabelOf).Select(g => g.First()).Take(4).ToArray();   // 4 classes
+        var data = new Picked(all, pick);
+        using var vae = new VqVae(config.Tokenizer);   // a random tokenizer still gives fixed token maps to memorise
+        var batches = new ImageBatches(data, new Preprocess(32, 1, Pad: true));
+        var tokens = Fixtures.TempDir();
+        long fp = TokenCache.Fingerprint(Path.Combine(Fixtures.RepoRoot, "tests", "data", "train-tiny-fmnist.json"), config.Tokenizer, data, batches.Preprocess);
+        TokenCache cache;
+        using (no_grad()) cache = TokenCache.Build(Path.Combine(tokens, "tokens.cache"), fp, vae, batches);
+        Assert.Equal(4, cache.Count);
+        using var model = ScaleTransformer.Create(config);
+        using var tr = new TransformerTrainer(config, model, vae.Quantize, cache);
+        var lm = new List<double>();
+        TrainingRun.Run(tr, Fixtures.TempDir(), new RunOptions { OnStep = (_, m) => lm.Add(m["Lm"]), TensorBoard = false });
+        output.WriteLine($"Lm: first {lm[0]:F3}, after 100 {lm[99]:F3}, last {lm[^1]:F4}");
+        Assert.True(lm[^1] < 0.05, $"mean token cross-entropy still {lm[^1]}");
+    }
+}
+
+/// <summary>Chosen samples of a data set.</summary>
+public sealed class Picked(IImageDataset inner, int[] indices) : IImageDataset
+{
+    public int Count => indices.Length;
+    public int NumClasses => inner.NumClasses;
+    public string Describe(int index) => inner.Describe(indices[index]);
+    public int LabelOf(int index) => inner.LabelOf(indices[index]);
+    public RawImage Read(int index, int channels) => inner.Read(indices[index], channels);
+}
