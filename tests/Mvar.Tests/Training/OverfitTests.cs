@@ -9,15 +9,12 @@ namespace Mvar.Tests.Training;
 
 public class OverfitTests(ITestOutputHelper output)
 {
-    // KNOWN FAILURE (open): the loss plateaus near the per-token marginal (Lm ~2.2 here, ~3.2 on the parity tokens)
-    // and the logits stop depending on the position; one step still lowers the loss and the forward matches the
-    // official one, so the suspect is the optimisation path (optimizer groups / lr / init dynamics). Not yet found.
-    [FashionMnistFact(Skip = "known failure under investigation: transformer training plateaus at the token marginal (see comment)")]
+    [FashionMnistFact]
     public void TransformerOverfitsAHandfulOfFashionMnistImagesToNearZeroLoss()
     {
         var t = new Mvar.Config.TrainingConfig
         {
-            Epochs = 200, BatchSize = 4, Lr = 3e-3, CondDropRate = 0, DropPathRate = 0, Wp = 5, Sche = "lin0", Twd = 0, LogEvery = 50,
+            Epochs = 120, BatchSize = 4, Lr = 3e-3, CondDropRate = 0, DropPathRate = 0, Wp = 5, Sche = "lin0", Twd = 0, LogEvery = 50,
         };
         var config = TokenizerTrainingTests.TinyFmnist(t).WithArch("var");
         var all = DataSets.Open("fashion-mnist:t10k");
@@ -34,7 +31,7 @@ public class OverfitTests(ITestOutputHelper output)
         using var tr = new TransformerTrainer(config, model, vae.Quantize, cache);
         var lm = new List<double>();
         TrainingRun.Run(tr, Fixtures.TempDir(), new RunOptions { OnStep = (_, m) => lm.Add(m["Lm"]), TensorBoard = false });
-        output.WriteLine($"Lm: first {lm[0]:F3}, after 100 {lm[99]:F3}, last {lm[^1]:F4}");
+        output.WriteLine($"Lm: first {lm[0]:F3}, after 60 {lm[59]:F3}, last {lm[^1]:F4}");
         Assert.True(lm[^1] < 0.05, $"mean token cross-entropy still {lm[^1]}");
     }
 }
