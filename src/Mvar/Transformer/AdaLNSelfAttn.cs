@@ -43,12 +43,13 @@ public sealed class AdaLNSelfAttn : nn.Module
     }
 
     /// <param name="cond">the class embedding (B, D), or with shared_aln the shared projection (B, 1, 6, C)</param>
-    public Tensor forward(Tensor x_BLC, Tensor cond, AttentionSpec spec)
+    /// <param name="probe">optional: receives the attention probabilities (analysis)</param>
+    public Tensor forward(Tensor x_BLC, Tensor cond, AttentionSpec spec, AttentionProbe? probe = null)
     {
         var six = sharedAln ? ada_gss!.add(cond) : ada_lin!.forward(cond).view(-1, 1, 6, C);
         var p = six.unbind(2);   // gamma1, gamma2, scale1, scale2, shift1, shift2: (B, 1, C) each
         Tensor gamma1 = p[0], gamma2 = p[1], scale1 = p[2], scale2 = p[3], shift1 = p[4], shift2 = p[5];
-        x_BLC = x_BLC.add(attn.forward(Norm(x_BLC).mul(scale1.add(1)).add_(shift1), spec).mul_(gamma1));
+        x_BLC = x_BLC.add(attn.forward(Norm(x_BLC).mul(scale1.add(1)).add_(shift1), spec, probe).mul_(gamma1));
         x_BLC = x_BLC.add(ffn.forward(Norm(x_BLC).mul(scale2.add(1)).add_(shift2)).mul(gamma2));
         return x_BLC;
     }

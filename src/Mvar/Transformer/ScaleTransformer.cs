@@ -149,9 +149,10 @@ public sealed class ScaleTransformer : nn.Module
     /// VAR: firstScale 0. MVAR (official trainer): [0, refine_step), then each larger scale alone.
     /// <paramref name="x_BlCv"/> is the tokenizer's teacher-forcing input of those scales, without the first scale
     /// when firstScale is 0 (then it may be null if endScale is 1). <paramref name="trace"/> receives the input of the
-    /// first block and the output of every block.
+    /// first block and the output of every block; <paramref name="probe"/> every block's attention probabilities.
     /// </summary>
-    public Tensor Forward(Tensor label_B, Tensor? x_BlCv, int firstScale = 0, int endScale = -1, List<Tensor>? trace = null)
+    public Tensor Forward(Tensor label_B, Tensor? x_BlCv, int firstScale = 0, int endScale = -1, List<Tensor>? trace = null,
+        AttentionProbe? probe = null)
     {
         if (endScale < 0) endScale = Layout.Count;
         if (firstScale < 0 || endScale > Layout.Count || firstScale >= endScale)
@@ -177,7 +178,7 @@ public sealed class ScaleTransformer : nn.Module
         var condOrGss = SharedCondition(cond_BD);
         foreach (var b in blocks)
         {
-            x_BlC = b.forward(x_BlC, condOrGss, spec);
+            x_BlC = b.forward(x_BlC, condOrGss, spec, probe);
             trace?.Add(x_BlC.clone().MoveToOuterDisposeScope());
         }
         return Logits(x_BlC, cond_BD).MoveToOuterDisposeScope();
@@ -209,11 +210,11 @@ public sealed class ScaleTransformer : nn.Module
     public KvCache? NewKvCache() => Pattern.UsesKvCache ? new KvCache(Config.Depth) : null;
 
     /// <summary>Logits (B, pn*pn, V) of inference step <paramref name="si"/> for that scale's input tokens.</summary>
-    public Tensor StepLogits(Tensor x_BlC, Tensor cond_BD, int si, KvCache? cache)
+    public Tensor StepLogits(Tensor x_BlC, Tensor cond_BD, int si, KvCache? cache, AttentionProbe? probe = null)
     {
         var spec = Pattern.ForInference(si, cache);
         var condOrGss = SharedCondition(cond_BD);
-        foreach (var b in blocks) x_BlC = b.forward(x_BlC, condOrGss, spec);
+        foreach (var b in blocks) x_BlC = b.forward(x_BlC, condOrGss, spec, probe);
         return Logits(x_BlC, cond_BD);
     }
 
