@@ -9,4 +9,5 @@ root.Subcommands.Add(TokenizeCommand.Create());
 root.Subcommands.Add(ReconstructCommand.Create());
 root.Subcommands.Add(SampleCommand.Create());
 root.Subcommands.Add(EditCommand.Create());
+root.Subcommands.Add(AnalyzeCommand.Create());
 return Cli.Invoke(root, args);
