@@ -36,7 +36,7 @@ public static class AnalyzeCommand
         var topK = new Option<int>("--top-k") { Description = "top-k of the generated samples", DefaultValueFactory = _ => 900 };
         var topP = new Option<double>("--top-p") { Description = "top-p of the generated samples", DefaultValueFactory = _ => 0.96 };
         var batch = new Option<int>("--batch") { Description = "images per teacher-forced forward", DefaultValueFactory = _ => 4 };
-        var output = new Option<string>("--out") { Description = "output folder (created if missing): attention.json, scale_mass.png, window_mass.png, blocks/scale_mass_blockN.png", Required = true };
+        var output = new Option<string>("--out") { Description = "output folder (created if missing): attention.json, scale_mass.png, window_mass.png, adjacent_window.png (VAR), own_window.png, blocks/scale_mass_blockN.png", Required = true };
         var cmd = new Command("attention", "Attention mass per source scale and within k x k neighbourhoods (VAR), or within-scale neighbourhood mass (MVAR)")
         {
             config, preset, vae, model, key, arch, images, samples, seed, cfg, topK, topP, batch, output,
@@ -105,7 +105,10 @@ public static class AnalyzeCommand
             for (int b = 0; b < report.Depth; b++)
                 AttentionPlots.ScaleMassHeatmap(report, report.ScaleMassPerBlock[b], Path.Combine(outDir, "blocks", $"scale_mass_block{b}.png"), $"block {b}");
             AttentionPlots.WindowCurve(report, Path.Combine(outDir, "window_mass.png"));
-            Console.Error.WriteLine($"wrote {outDir}: attention.json, scale_mass.png, window_mass.png, blocks/ ({report.Images} {(dir != null ? "images" : "samples")}, {report.Arch})");
+            if (report.Arch == "var")
+                AttentionPlots.WindowHeatmap(report, report.AdjacentWindowFraction, "mass on scale s-1 within k x k of the corresponding position", Path.Combine(outDir, "adjacent_window.png"));
+            AttentionPlots.WindowHeatmap(report, report.OwnWindowFraction, "own-scale mass within k x k of the query", Path.Combine(outDir, "own_window.png"));
+            Console.Error.WriteLine($"wrote {outDir}: attention.json, scale_mass.png, window_mass.png, {(report.Arch == "var" ? "adjacent_window.png, " : "")}own_window.png, blocks/ ({report.Images} {(dir != null ? "images" : "samples")}, {report.Arch})");
             Console.Out.WriteLine(Summary(report));
             return 0;
         });

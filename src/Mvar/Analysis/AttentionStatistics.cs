@@ -65,7 +65,7 @@ public sealed class AttentionStatistics
         end++;
         long n = probs_BHqk.shape[0] * probs_BHqk.shape[1];
         float[] P;
-        using (var sum = probs_BHqk.detach().to(CPU).to_type(ScalarType.Float64).sum([0, 1]).to_type(ScalarType.Float32).contiguous())
+        using (var sum = probs_BHqk.detach().sum([0, 1]).to(CPU).to_type(ScalarType.Float32).contiguous())
             P = sum.data<float>().ToArray();
         for (int s = firstScale; s < end; s++)
         {
