@@ -33,9 +33,10 @@ public static class EditCommand
         var seed = new Option<ulong?>("--seed") { Description = "generator seed (same seed, same edits)" };
         var smooth = new Option<bool>("--smooth") { Description = "Gumbel-softmax smoothing of the next-scale input (official more_smooth)" };
         var output = new Option<string>("--out") { Description = "the PNG to write: input, mask (white = generated tokens), then the edits, side by side", Required = true };
+        var tokensOut = new Option<string?>("--tokens-out") { Description = "also write the edits' tokens (JSON, as sample --tokens-out; \"no class\" is class num_classes)" };
         var cmd = new Command("edit", "Zero-shot editing (in-painting, out-painting, class-conditional editing) with a VAR or MVAR checkpoint")
         {
-            config, preset, vae, model, key, arch, image, box, mask, mode, cls, noClass, count, cfg, topK, topP, seed, smooth, output,
+            config, preset, vae, model, key, arch, image, box, mask, mode, cls, noClass, count, cfg, topK, topP, seed, smooth, output, tokensOut,
         };
         return cmd.WithAction(p =>
         {
@@ -63,6 +64,8 @@ public static class EditCommand
             string file = p.GetValue(image)!, outPath = p.GetValue(output)!;
             if (!File.Exists(file)) throw new MvarException($"image file not found: {file}");
             TokenizerOptions.CheckWritable(outPath);
+            string? tokensPath = p.GetValue(tokensOut);
+            if (tokensPath != null) TokenizerOptions.CheckWritable(tokensPath);
 
             // the image and the keep mask on the last scale's token grid, checked before any model is loaded
             int size = tc.ImageSize, side = tc.PatchNums[^1];
@@ -106,6 +109,7 @@ public static class EditCommand
             var cells = new List<Tensor> { img[0], maskPanel };
             cells.AddRange(ImageFiles.Unbatch(edits));
             ImageFiles.SaveGrid(cells, outPath);
+            if (tokensPath != null) SampleTokenFile.From(result, tc.PatchNums).Save(tokensPath);
             Console.Error.WriteLine($"wrote {outPath}: input, mask and {n} edit(s) ({editMode.ToString().ToLowerInvariant()}, "
                 + (classId is { } k ? $"class {k}" : "no class") + $"), seed {result.Seed}");
             return 0;

@@ -1,4 +1,5 @@
 using Mvar.IO;
+using Mvar.Sampling;
 
 namespace Mvar.Tests.Cli;
 
@@ -39,6 +40,34 @@ public class EditCommandTests
         Assert.Contains("scale 6/6 (8x8)", r.StdErr);
         var (_, w, h) = ImageFiles.ReadPixels(output, 3);
         Assert.Equal((5 * 130 + 2, 132), (w, h));   // 5 cells of 128 px with 2 px padding: input, mask, 3 edits
+    }
+
+    [Fact]
+    public void EditedTokensKeepTheImageTokensOfTheKeptRegionAtEveryScale()
+    {
+        var (dir, image, _, _, _) = Inputs();
+        string imgTokens = Path.Combine(dir, "img.json"), editTokens = Path.Combine(dir, "edit.json");
+        var t = CliRunner.Run("tokenize", "--config", TinyMvar, "--vae", Fixtures.Parity("vae.pth"), image, "--tokens-out", imgTokens);
+        Assert.True(t.ExitCode == 0, t.StdErr);
+        var r = CliRunner.Run(Base("mvar.pth", image, "--box", "0.1,0.2,0.7,0.9", "--count", "2", "--seed", "1",
+            "--out", Path.Combine(dir, "out.png"), "--tokens-out", editTokens));
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        var img = TokenFile.Load(imgTokens).Images[0].Scales;
+        var edits = SampleTokenFile.Load(editTokens).Samples;
+        Assert.Equal(new long[] { 10, 10 }, edits.Select(e => e.Class));   // "no class": the guidance row
+        int[] pns = [1, 2, 3, 4, 6, 8];
+        using var keep = ZeroShotEditor.BoxKeepMask(8, 0.1, 0.2, 0.7, 0.9, EditMode.Inpaint);
+        var masks = ZeroShotEditor.ScaleKeepMasks(keep, pns);
+        int generated = 0;
+        for (int si = 0; si < pns.Length; si++)
+        {
+            var m = masks[si][0].data<bool>().ToArray();
+            foreach (var e in edits)
+                for (int i = 0; i < m.Length; i++)
+                    if (m[i]) Assert.Equal(img[si][i], e.Scales[si][i]);
+                    else generated++;
+        }
+        Assert.True(generated > 0);
     }
 
     [Theory]
