@@ -90,14 +90,27 @@ public sealed class ScaleTransformer : nn.Module
         double std = Math.Sqrt(1.0 / Config.EmbedDim / 3);
         foreach (var (_, m) in named_modules())
         {
-            if (m is Linear lin) { nn.init.trunc_normal_(lin.weight!, std: std); lin.bias?.zero_(); }
-            else if (m is Embedding emb) nn.init.trunc_normal_(emb.weight!, std: std);
+            if (m is Linear lin) { TruncNormal_(lin.weight!, std); lin.bias?.zero_(); }
+            else if (m is Embedding emb) TruncNormal_(emb.weight!, std);
         }
-        nn.init.trunc_normal_(pos_start, std: std);
-        nn.init.trunc_normal_(pos_1LC, std: std);
+        TruncNormal_(pos_start, std);
+        TruncNormal_(pos_1LC, std);
         head.weight!.mul_(initHead);
         head_nm.AdaLinLinear.weight!.mul_(initAdaln);
         foreach (var b in blocks) b.InitWeights(Config.Depth, initAdaln, initAdalnGamma);
+    }
+
+    /// <summary>
+    /// torch.nn.init.trunc_normal_(t, 0, std, a = -2, b = 2) as PyTorch computes it (uniform in [2l-1, 2u-1), erfinv,
+    /// scale, clamp). TorchSharp 0.107's own trunc_normal_ leaves NaN where the uniform draw is exactly -1 (a few per
+    /// million elements); here erfinv(-1) = -inf is clamped to a, as in PyTorch.
+    /// </summary>
+    internal static void TruncNormal_(Tensor t, double std, double a = -2, double b = 2)
+    {
+        using var _ = no_grad();
+        static double NormCdf(double x) { using var e = tensor(x / Math.Sqrt(2), ScalarType.Float64).erf(); return (1 + e.item<double>()) / 2; }
+        double l = NormCdf(a / std), u = NormCdf(b / std);
+        t.uniform_(2 * l - 1, 2 * u - 1).erfinv_().mul_(std * Math.Sqrt(2)).clamp_(a, b);
     }
 
     /// <summary>
