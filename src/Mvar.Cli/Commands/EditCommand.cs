@@ -24,7 +24,7 @@ public static class EditCommand
         var box = new Option<string?>("--box") { Description = "the region as x0,y0,x1,y1, fractions of the (cropped) image in [0, 1]" };
         var mask = new Option<string?>("--mask") { Description = "the region as a mask image of the same size as IMAGE: white = region, black = the rest" };
         var mode = new Option<string>("--mode") { Description = "inpaint: regenerate the region, keep the rest; outpaint: keep the region, regenerate the rest", DefaultValueFactory = _ => "inpaint" };
-        var cls = new Option<long?>("--class") { Description = "edit the region towards this class id" };
+        var cls = new Option<string?>("--class") { Description = "edit the region towards this class id" };
         var noClass = new Option<bool>("--no-class") { Description = "plain in/out-painting with the unconditional (\"no class\") row (the default)" };
         var count = new Option<int>("--count") { Description = "number of edits (different draws)", DefaultValueFactory = _ => 1 };
         var cfg = new Option<double>("--cfg") { Description = "classifier-free guidance strength (ramped over the scales)", DefaultValueFactory = _ => 1.5 };
@@ -54,7 +54,9 @@ public static class EditCommand
                 "outpaint" => EditMode.Outpaint,
                 var m => throw new MvarException($"--mode must be inpaint or outpaint, got \"{m}\""),
             };
-            long? classId = p.GetValue(cls);
+            string? classText = p.GetValue(cls);
+            long? classId = classText == null ? null
+                : long.TryParse(classText, out long parsed) ? parsed : throw new MvarException($"--class: \"{classText}\" is not a class id");
             if (classId != null && p.GetValue(noClass)) throw new MvarException("give either --class or --no-class, not both");
             if (classId is { } c && (c < 0 || c >= t.NumClasses)) throw new MvarException($"unknown class id {c}: the model has classes 0..{t.NumClasses - 1}");
             int n = p.GetValue(count);

@@ -80,6 +80,7 @@ public class EditCommandTests
     [InlineData("keeps nothing", "--box", "0,0,1,1")]
     [InlineData("exactly one of --box", "--count", "2")]
     [InlineData("unknown class id 10", "--box", "0,0,.5,.5", "--class", "10")]
+    [InlineData("\"x\" is not a class id", "--box", "0,0,.5,.5", "--class", "x")]
     [InlineData("either --class or --no-class", "--box", "0,0,.5,.5", "--class", "1", "--no-class")]
     [InlineData("--mode must be inpaint or outpaint", "--box", "0,0,.5,.5", "--mode", "x")]
     public void BadInputsAreOneLineErrorsWithoutOutput(string expected, params string[] more)
