@@ -8,5 +8,7 @@ root.Subcommands.Add(ConvertCommand.Create());
 root.Subcommands.Add(TokenizeCommand.Create());
 root.Subcommands.Add(ReconstructCommand.Create());
 root.Subcommands.Add(SampleCommand.Create());
+root.Subcommands.Add(EditCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(AnalyzeCommand.Create());
 return Cli.Invoke(root, args);

@@ -83,7 +83,7 @@ public static class SampleCommand
         });
     }
 
-    static ModelConfig ResolveConfig(string? config, string? preset, string? arch)
+    internal static ModelConfig ResolveConfig(string? config, string? preset, string? arch)
     {
         if ((config == null) == (preset == null)) throw new MvarException("give exactly one of --config FILE or --preset NAME");
         var c = preset != null ? Presets.Get(preset) : ModelConfig.Load(config!);

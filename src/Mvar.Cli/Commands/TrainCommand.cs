@@ -175,7 +175,7 @@ public static class TrainCommand
             var layout = new ScaleLayout(config.Tokenizer.PatchNums);
             bool useVarMask = p.GetValue(varMask) || info.GetValueOrDefault("var_mask_in_small_group") == "true";
             IAttentionPattern? pattern = t.IsMvar && useVarMask ? new MvarAttentionPattern(layout, t.KernelSize, t.RefineStep, varMaskInSmallGroup: true) : null;
-            using var model = ScaleTransformer.Create(config, pattern, initWeights: true);
+            using var model = ScaleTransformer.Create(config, pattern, initWeights: true, initGenerator: new Generator((ulong)config.Training!.Seed));
             string? init = p.GetValue(initFrom);
             if (init != null)
             {

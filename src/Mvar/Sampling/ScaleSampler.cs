@@ -15,6 +15,12 @@ namespace Mvar.Sampling;
 /// </summary>
 public sealed class ScaleSampler(ScaleTransformer model, VqVae vae)
 {
+    /// <summary>
+    /// The class id that asks for the unconditional ("no class") row of the class embedding, the row guidance uses
+    /// (id num_classes in the checkpoint). Results report it as num_classes.
+    /// </summary>
+    public const long NoClass = long.MinValue;
+
     public ScaleTransformer Model { get; } = model;
     public VqVae Vae { get; } = vae;
 
@@ -29,8 +35,12 @@ public sealed class ScaleSampler(ScaleTransformer model, VqVae vae)
     /// <summary>
     /// Generates one sample per class of <paramref name="classes"/>, or <paramref name="count"/> samples of random
     /// classes when <paramref name="classes"/> is null (drawn from the same seeded generator, like the official code).
+    /// <paramref name="tokenOverride"/>, if given, replaces drawn tokens by reference tokens right after each draw and
+    /// before the next scale's input is made (zero-shot editing); without it the sampler is exactly the official one.
+    /// A class id may be <see cref="NoClass"/> for the unconditional row.
     /// </summary>
-    public SampleResult Sample(IReadOnlyList<long>? classes, int count, SamplingOptions options, Action<ScaleStep>? onScale = null)
+    public SampleResult Sample(IReadOnlyList<long>? classes, int count, SamplingOptions options, Action<ScaleStep>? onScale = null,
+        TokenOverride? tokenOverride = null)
     {
         options.Validate();
         int numClasses = Model.NumClasses;
@@ -43,7 +53,9 @@ public sealed class ScaleSampler(ScaleTransformer model, VqVae vae)
         }
         if (classes.Count == 0) throw new MvarException("no classes to sample");
         foreach (var c in classes)
-            if (c < 0 || c >= numClasses) throw new MvarException($"unknown class id {c}: the model has classes 0..{numClasses - 1}");
+            if (c != NoClass && (c < 0 || c >= numClasses)) throw new MvarException($"unknown class id {c}: the model has classes 0..{numClasses - 1}");
+        classes = classes.Select(c => c == NoClass ? numClasses : c).ToArray();
+        tokenOverride?.Validate(Model.Layout.PatchNums, classes.Count);
 
         using var _ = no_grad();
         var layout = Model.Layout;
@@ -77,10 +89,13 @@ public sealed class ScaleSampler(ScaleTransformer model, VqVae vae)
             var probs = logits_BlV.softmax(-1).reshape(-1, V).contiguous().data<float>().ToArray();
             var idx = Multinomial.DrawOnePerRow(probs, V, gen.NextDouble);
             var idx_Bl = tensor(idx, [B, pn * pn]);
+            if (tokenOverride is not null) idx_Bl = tokenOverride.Apply(si, idx_Bl);
 
             Tensor h_BlCv = options.MoreSmooth
                 ? GumbelMix(logits_BlV.mul(1 + ratio), Math.Max(0.27 * (1 - ratio * 0.95), 0.005), gen).matmul(quant.embedding.weight!.unsqueeze(0))
                 : quant.embedding.forward(idx_Bl);
+            if (options.MoreSmooth && tokenOverride is not null)   // kept positions: the reference embedding, not the mixture
+                h_BlCv = where(tokenOverride.KeepMask(si).expand(B, -1).unsqueeze(-1), quant.embedding.forward(idx_Bl), h_BlCv);
             var h_BChw = h_BlCv.transpose(1, 2).reshape(B, Cvae, pn, pn);
             var (_, next) = quant.GetNextAutoregressiveInput(si, K, f_hat, h_BChw);   // adds into f_hat in place
             if (si != K - 1)

@@ -60,11 +60,11 @@ public sealed class TokenizerTrainer : Trainer
         var loss = recLoss + vq;
         double lossValue = loss.item<float>();
         if (!double.IsFinite(lossValue)) throw new NonFiniteLossException(g, lossValue);
-        opt.zero_grad();
+        ClearGrads();
         loss.backward();
         double gradNorm = nn.utils.clip_grad_norm_(parameters, T.Tclip > 0 ? T.Tclip : double.MaxValue);
         opt.step();
-        opt.zero_grad();
+        ClearGrads();
         NextStep++;
 
         var m = new Dictionary<string, double>

@@ -54,6 +54,13 @@ public abstract class Trainer : IDisposable
     /// <summary>Metric names this trainer can report (the CSV columns).</summary>
     public abstract IReadOnlyList<string> MetricNames { get; }
 
+    /// <summary>
+    /// Drops every gradient (PyTorch's default <c>zero_grad(set_to_none=True)</c>): a parameter the step does not use
+    /// (e.g. pos_start in an MVAR large-scale step) then has no gradient and AdamW leaves it and its state alone, as the
+    /// official trainer does. Zeroed gradients would instead move it by its momentum, and differently after a resume.
+    /// </summary>
+    protected void ClearGrads() => Model.zero_grad(set_to_none: true);
+
     protected void ReseedForStep(long step) => Gen.manual_seed(EpochOrder.Mix(T.Seed, step, 0xC0DE));
 
     protected static (AdamW opt, List<Parameter> all) BuildAdamW(nn.Module model, double lr, double[] betas, bool officialNoWd)

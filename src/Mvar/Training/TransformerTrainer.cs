@@ -105,13 +105,13 @@ public sealed class TransformerTrainer : Trainer
         var (loss, logits) = Objective(label_B, gt_BL, group);
         double lossValue = loss.item<float>();
         if (!double.IsFinite(lossValue)) { model.eval(); throw new NonFiniteLossException(g, lossValue); }
-        opt.zero_grad();
+        ClearGrads();
         loss.backward();
         double gradNorm = T.Tclip > 0
             ? nn.utils.clip_grad_norm_(parameters, T.Tclip)
             : nn.utils.clip_grad_norm_(parameters, double.MaxValue);
         opt.step();
-        opt.zero_grad();
+        ClearGrads();
         model.eval();
         NextStep++;
 

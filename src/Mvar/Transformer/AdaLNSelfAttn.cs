@@ -56,18 +56,19 @@ public sealed class AdaLNSelfAttn : nn.Module
     }
 
     /// <param name="cond">the class embedding (B, D), or with shared_aln the shared projection (B, 1, 6, C)</param>
-    public Tensor forward(Tensor x_BLC, Tensor cond, AttentionSpec spec)
+    /// <param name="probe">optional: receives the attention probabilities (analysis)</param>
+    public Tensor forward(Tensor x_BLC, Tensor cond, AttentionSpec spec, AttentionProbe? probe = null)
     {
         var six = sharedAln ? ada_gss!.add(cond) : ada_lin!.forward(cond).view(-1, 1, 6, C);
         var p = six.unbind(2);   // gamma1, gamma2, scale1, scale2, shift1, shift2: (B, 1, C) each
         Tensor gamma1 = p[0], gamma2 = p[1], scale1 = p[2], scale2 = p[3], shift1 = p[4], shift2 = p[5];
-        x_BLC = x_BLC.add(Drop(attn.forward(Norm(x_BLC).mul(scale1.add(1)).add_(shift1), spec).mul_(gamma1)));
+        x_BLC = x_BLC.add(Drop(attn.forward(Norm(x_BLC).mul(scale1.add(1)).add_(shift1), spec, probe).mul_(gamma1)));
         x_BLC = x_BLC.add(Drop(ffn.forward(Norm(x_BLC).mul(scale2.add(1)).add_(shift2)).mul(gamma2)));
         return x_BLC;
     }
 
     /// <summary>The official block initialisation on top of the generic one (residual projections scaled by 1/sqrt(2 depth)).</summary>
-    internal void InitWeights(int depth, double initAdaln, double initAdalnGamma)
+    internal void InitWeights(int depth, double initAdaln, double initAdalnGamma, Generator? generator)
     {
         attn.ProjWeight.div_(Math.Sqrt(2.0 * depth));
         ffn.Fc2Weight.div_(Math.Sqrt(2.0 * depth));
@@ -79,6 +80,7 @@ public sealed class AdaLNSelfAttn : nn.Module
         }
         else
         {
+            ada_gss!.normal_(0, 1 / Math.Sqrt(C), generator);   // its construction-time draw, from the init generator
             ada_gss!.narrow(2, 2, 4).mul_(initAdaln);
             ada_gss!.narrow(2, 0, 2).mul_(initAdalnGamma);
         }

@@ -36,7 +36,9 @@ public sealed class ScaleTransformer : nn.Module
     public const string MaskBufferKey = "attn_bias_for_masking";
 
     /// <param name="initWeights">apply the official random initialisation (skip it when a checkpoint is loaded next)</param>
-    public ScaleTransformer(TransformerConfig config, TokenizerConfig tokenizer, IAttentionPattern? pattern = null, bool initWeights = true)
+    /// <param name="initGenerator">the generator of that initialisation (null: the global one); seed it for reproducible runs</param>
+    public ScaleTransformer(TransformerConfig config, TokenizerConfig tokenizer, IAttentionPattern? pattern = null, bool initWeights = true,
+        Generator? initGenerator = null)
         : base(config.IsMvar ? "MVAR" : "VAR")
     {
         config.Validate(tokenizer);
@@ -71,54 +73,47 @@ public sealed class ScaleTransformer : nn.Module
         register_buffer(nameof(attn_bias_for_masking), attn_bias_for_masking);
         register_module(nameof(head_nm), head_nm);
         register_module(nameof(head), head);
-        if (initWeights) InitWeights();
+        if (initWeights) InitWeights(initGenerator);
         eval();
     }
 
     public static IAttentionPattern DefaultPattern(TransformerConfig config, ScaleLayout layout) =>
         config.IsMvar ? new MvarAttentionPattern(layout, config.KernelSize, config.RefineStep) : new VarAttentionPattern(layout);
 
-    public static ScaleTransformer Create(ModelConfig config, IAttentionPattern? pattern = null, bool initWeights = true) =>
-        new(config.Transformer ?? throw new ConfigException("the configuration has no transformer section"), config.Tokenizer, pattern, initWeights);
+    public static ScaleTransformer Create(ModelConfig config, IAttentionPattern? pattern = null, bool initWeights = true, Generator? initGenerator = null) =>
+        new(config.Transformer ?? throw new ConfigException("the configuration has no transformer section"), config.Tokenizer, pattern, initWeights, initGenerator);
 
     // ---------------------------------------------------------------- weights
 
-    /// <summary>The official random initialisation (<c>init_weights</c> with init_std = sqrt(1/(3C))).</summary>
-    public void InitWeights(double initAdaln = 0.5, double initAdalnGamma = 1e-5, double initHead = 0.02)
+    /// <summary>The official random initialisation (<c>init_weights</c> with init_std = sqrt(1/(3C))), drawn from <paramref name="generator"/>.</summary>
+    public void InitWeights(Generator? generator = null, double initAdaln = 0.5, double initAdalnGamma = 1e-5, double initHead = 0.02)
     {
         using var _ = no_grad();
         double std = Math.Sqrt(1.0 / Config.EmbedDim / 3);
         foreach (var (_, m) in named_modules())
         {
-            if (m is Linear lin) { TruncNormal_(lin.weight!, std: std); lin.bias?.zero_(); }
-            else if (m is Embedding emb) TruncNormal_(emb.weight!, std: std);
+            if (m is Linear lin) { TruncNormal_(lin.weight!, std, generator); lin.bias?.zero_(); }
+            else if (m is Embedding emb) TruncNormal_(emb.weight!, std, generator);
         }
-        TruncNormal_(pos_start, std: std);
-        TruncNormal_(pos_1LC, std: std);
+        TruncNormal_(pos_start, std, generator);
+        TruncNormal_(pos_1LC, std, generator);
         head.weight!.mul_(initHead);
         head_nm.AdaLinLinear.weight!.mul_(initAdaln);
-        foreach (var b in blocks) b.InitWeights(Config.Depth, initAdaln, initAdalnGamma);
+        foreach (var b in blocks) b.InitWeights(Config.Depth, initAdaln, initAdalnGamma, generator);
     }
 
     /// <summary>
-    /// torch.nn.init.trunc_normal_(t, 0, std, a=-2, b=2) as PyTorch computes it: uniform in [2 cdf(a) - 1, 2 cdf(b) - 1),
-    /// erfinv, scale, then clamp to [a, b]. TorchSharp's own trunc_normal_ skips the clamp, so a uniform draw of exactly
-    /// -1 becomes -inf (about 2^-24 per element: several per 300M-parameter model).
+    /// torch.nn.init.trunc_normal_(t, 0, std, a = -2, b = 2) as PyTorch computes it (uniform in [2l-1, 2u-1), erfinv,
+    /// scale, clamp). TorchSharp 0.107's own trunc_normal_ is unusable: it fills the whole tensor with one value (so a
+    /// model initialised with it cannot tell positions apart and never trains), and leaves NaN where the uniform draw is
+    /// exactly -1; here erfinv(-1) = -inf is clamped to a, as in PyTorch.
     /// </summary>
-    static void TruncNormal_(Tensor t, double std, double a = -2, double b = 2)
+    internal static void TruncNormal_(Tensor t, double std, Generator? generator = null, double a = -2, double b = 2)
     {
-        static double Cdf(double x) => (1 + Erf(x / Math.Sqrt(2))) / 2;
-        double l = Cdf(a / std), u = Cdf(b / std);
-        t.uniform_(2 * l - 1, 2 * u - 1).erfinv_().mul_(std * Math.Sqrt(2)).clamp_(a, b);
-    }
-
-    /// <summary>erf by Abramowitz-Stegun 7.1.26 is too coarse near the tails; this is the complementary-error series used by Numerical Recipes (erfc, rel. error &lt; 1.2e-7).</summary>
-    static double Erf(double x)
-    {
-        double z = Math.Abs(x), t = 1 / (1 + 0.5 * z);
-        double r = t * Math.Exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
-                   t * (0.27886187 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
-        return x >= 0 ? 1 - r : r - 1;
+        using var _ = no_grad();
+        static double NormCdf(double x) { using var e = tensor(x / Math.Sqrt(2), ScalarType.Float64).erf(); return (1 + e.item<double>()) / 2; }
+        double l = NormCdf(a / std), u = NormCdf(b / std);
+        t.uniform_(2 * l - 1, 2 * u - 1, generator).erfinv_().mul_(std * Math.Sqrt(2)).clamp_(a, b);
     }
 
     /// <summary>
@@ -187,9 +182,10 @@ public sealed class ScaleTransformer : nn.Module
     /// VAR: firstScale 0. MVAR (official trainer): [0, refine_step), then each larger scale alone.
     /// <paramref name="x_BlCv"/> is the tokenizer's teacher-forcing input of those scales, without the first scale
     /// when firstScale is 0 (then it may be null if endScale is 1). <paramref name="trace"/> receives the input of the
-    /// first block and the output of every block.
+    /// first block and the output of every block; <paramref name="probe"/> every block's attention probabilities.
     /// </summary>
-    public Tensor Forward(Tensor label_B, Tensor? x_BlCv, int firstScale = 0, int endScale = -1, List<Tensor>? trace = null)
+    public Tensor Forward(Tensor label_B, Tensor? x_BlCv, int firstScale = 0, int endScale = -1, List<Tensor>? trace = null,
+        AttentionProbe? probe = null)
     {
         if (endScale < 0) endScale = Layout.Count;
         if (firstScale < 0 || endScale > Layout.Count || firstScale >= endScale)
@@ -215,7 +211,7 @@ public sealed class ScaleTransformer : nn.Module
         var condOrGss = SharedCondition(cond_BD);
         foreach (var b in blocks)
         {
-            x_BlC = b.forward(x_BlC, condOrGss, spec);
+            x_BlC = b.forward(x_BlC, condOrGss, spec, probe);
             trace?.Add(x_BlC.clone().MoveToOuterDisposeScope());
         }
         return Logits(x_BlC, cond_BD).MoveToOuterDisposeScope();
@@ -247,7 +243,7 @@ public sealed class ScaleTransformer : nn.Module
     public KvCache? NewKvCache() => Pattern.UsesKvCache ? new KvCache(Config.Depth) : null;
 
     /// <summary>Logits (B, pn*pn, V) of inference step <paramref name="si"/> for that scale's input tokens.</summary>
-    public Tensor StepLogits(Tensor x_BlC, Tensor cond_BD, int si, KvCache? cache)
+    public Tensor StepLogits(Tensor x_BlC, Tensor cond_BD, int si, KvCache? cache, AttentionProbe? probe = null)
     {
         var spec = Pattern.ForInference(si, cache);
         using var scope = NewDisposeScope();
@@ -257,7 +253,7 @@ public sealed class ScaleTransformer : nn.Module
         {
             // each block's intermediates are freed as soon as the block is done (inference: nothing keeps them)
             using var blockScope = NewDisposeScope();
-            var y = b.forward(x, condOrGss, spec).MoveToOuterDisposeScope();
+            var y = b.forward(x, condOrGss, spec, probe).MoveToOuterDisposeScope();
             if (!ReferenceEquals(x, x_BlC)) x.Dispose();
             x = y;
         }

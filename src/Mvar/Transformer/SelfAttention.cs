@@ -48,7 +48,8 @@ public sealed class SelfAttention : nn.Module
 
     internal Tensor ProjWeight => proj.weight!;
 
-    public Tensor forward(Tensor x_BLC, AttentionSpec spec)
+    /// <param name="probe">optional: receives this block's attention probabilities (analysis; null costs nothing)</param>
+    public Tensor forward(Tensor x_BLC, AttentionSpec spec, AttentionProbe? probe = null)
     {
         long B = x_BLC.shape[0], L = x_BLC.shape[1], C = x_BLC.shape[2];
         var bias = cat([q_bias, zero_k_bias, v_bias]);
@@ -66,14 +67,15 @@ public sealed class SelfAttention : nn.Module
         switch (spec)
         {
             case AttentionSpec.Dense dense:
-                oup_BLC = DenseAttention(q, k, v, scale, dense.Bias_11LL).transpose(1, 2).reshape(B, L, C);
+                oup_BLC = Attend(q, k, v, dense.Bias_11LL, probe).transpose(1, 2).reshape(B, L, C);
                 break;
             case AttentionSpec.Cached cached:
                 var (kAll, vAll) = cached.Cache.Append(blockIdx, k, v);
-                oup_BLC = DenseAttention(q, kAll, vAll, scale, null).transpose(1, 2).reshape(B, L, C);
+                oup_BLC = Attend(q, kAll, vAll, null, probe).transpose(1, 2).reshape(B, L, C);
                 break;
             case AttentionSpec.Neighborhood na:
                 if (na.Height * na.Width != L) throw new ArgumentException($"neighbourhood map {na.Height}x{na.Width} does not hold {L} tokens");
+                if (probe is not null) probe(new AttentionProbs(blockIdx, DenseProbs(q, k, scale, null), Unwindowed: true));
                 var shape = new long[] { B, numHeads, na.Height, na.Width, headDim };
                 var o = NeighborhoodAttention2d.Forward(q.reshape(shape), k.reshape(shape), v.reshape(shape), na.KernelH, na.KernelW, scale);
                 oup_BLC = o.permute(0, 2, 3, 1, 4).reshape(B, L, C);   // (B, H, W, heads, c) -> (B, L, C)
@@ -83,11 +85,23 @@ public sealed class SelfAttention : nn.Module
         return proj.forward(oup_BLC);
     }
 
+    Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor? bias, AttentionProbe? probe)
+    {
+        if (probe is null) return DenseAttention(q, k, v, scale, bias);
+        var p = DenseProbs(q, k, scale, bias);
+        probe(new AttentionProbs(blockIdx, p, Unwindowed: false));
+        return p.matmul(v);
+    }
+
     /// <summary>softmax((q * scale) k^T + bias) v for q, k, v (B, H, L, c).</summary>
-    public static Tensor DenseAttention(Tensor q, Tensor k, Tensor v, double scale, Tensor? bias)
+    public static Tensor DenseAttention(Tensor q, Tensor k, Tensor v, double scale, Tensor? bias) =>
+        DenseProbs(q, k, scale, bias).matmul(v);
+
+    /// <summary>softmax((q * scale) k^T + bias): (B, H, Lq, Lk).</summary>
+    public static Tensor DenseProbs(Tensor q, Tensor k, double scale, Tensor? bias)
     {
         var attn = (scale == 1.0 ? q : q.mul(scale)).matmul(k.transpose(-2, -1));
         if (bias is not null) attn = attn.add(bias);
-        return attn.softmax(-1).matmul(v);
+        return attn.softmax(-1);
     }
 }

@@ -32,7 +32,7 @@ public static class TrainingFixtures
     public static TransformerTrainer NewTrainer(string arch, TrainingConfig t, ITokenData data, string? weights = null)
     {
         var config = Config(arch, t);
-        var model = ScaleTransformer.Create(config, initWeights: true);
+        var model = ScaleTransformer.Create(config, initWeights: true, initGenerator: new TorchSharp.torch.Generator((ulong)t.Seed));
         if (weights != null) model.LoadStateDict(Tensors(weights), weights);
         return new TransformerTrainer(config, model, Vae.Quantize, data);
     }

@@ -1,0 +1,131 @@
+using System.CommandLine;
+using Mvar.Analysis;
+using Mvar.Config;
+using Mvar.IO;
+using Mvar.Sampling;
+using Mvar.Tokenizer;
+using Mvar.Transformer;
+using static TorchSharp.torch;
+
+namespace Mvar.Cli.Commands;
+
+/// <summary><c>mvar analyze attention</c>: where a trained model's attention mass goes (the measurements motivating MVAR).</summary>
+public static class AnalyzeCommand
+{
+    static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp"];
+
+    public static Command Create()
+    {
+        var analyze = new Command("analyze", "Analyses of trained models");
+        analyze.Subcommands.Add(CreateAttention());
+        return analyze;
+    }
+
+    static Command CreateAttention()
+    {
+        var config = new Option<string?>("--config") { Description = "model configuration JSON (tokenizer and transformer sections)" };
+        var preset = new Option<string?>("--preset") { Description = $"built-in configuration: {string.Join(", ", Presets.All.Keys.Where(k => Presets.All[k].Transformer != null))}" };
+        var vae = new Option<string>("--vae") { Description = "tokenizer checkpoint (VQ-VAE state dict)", Required = true };
+        var model = new Option<string>("--model") { Description = "transformer checkpoint (VAR or MVAR state dict)", Required = true };
+        var key = new Option<string?>("--key") { Description = "key path of the state dict inside the model checkpoint" };
+        var arch = new Option<string?>("--arch") { Description = "override the configuration's architecture: var or mvar" };
+        var images = new Option<string?>("--images") { Description = "a folder of images (PNG/JPEG) to tokenize and analyse (with the unconditional class row)" };
+        var samples = new Option<int?>("--samples") { Description = "generate N samples (random classes) with the model and analyse their tokens" };
+        var seed = new Option<ulong>("--seed") { Description = "seed of the generated samples", DefaultValueFactory = _ => 0 };
+        var cfg = new Option<double>("--cfg") { Description = "guidance of the generated samples", DefaultValueFactory = _ => 1.5 };
+        var topK = new Option<int>("--top-k") { Description = "top-k of the generated samples", DefaultValueFactory = _ => 900 };
+        var topP = new Option<double>("--top-p") { Description = "top-p of the generated samples", DefaultValueFactory = _ => 0.96 };
+        var batch = new Option<int>("--batch") { Description = "images per teacher-forced forward", DefaultValueFactory = _ => 4 };
+        var output = new Option<string>("--out") { Description = "output folder (created if missing): attention.json, scale_mass.png, window_mass.png, adjacent_window.png (VAR), own_window.png, blocks/scale_mass_blockN.png", Required = true };
+        var cmd = new Command("attention", "Attention mass per source scale and within k x k neighbourhoods (VAR), or within-scale neighbourhood mass (MVAR)")
+        {
+            config, preset, vae, model, key, arch, images, samples, seed, cfg, topK, topP, batch, output,
+        };
+        return cmd.WithAction(p =>
+        {
+            var modelConfig = SampleCommand.ResolveConfig(p.GetValue(config), p.GetValue(preset), p.GetValue(arch));
+            var tc = modelConfig.Tokenizer;
+            string? dir = p.GetValue(images);
+            int? n = p.GetValue(samples);
+            if ((dir == null) == (n == null)) throw new MvarException("give exactly one of --images DIR or --samples N");
+            if (n is < 1) throw new MvarException($"--samples must be at least 1, got {n}");
+            int bs = p.GetValue(batch);
+            if (bs < 1) throw new MvarException($"--batch must be at least 1, got {bs}");
+            var options = new SamplingOptions { Cfg = p.GetValue(cfg), TopK = p.GetValue(topK), TopP = p.GetValue(topP), Seed = p.GetValue(seed) };
+            options.Validate();
+            string[] files = [];
+            if (dir != null)
+            {
+                if (!Directory.Exists(dir)) throw new MvarException($"image folder not found: {dir}");
+                files = Directory.GetFiles(dir).Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToArray();
+                if (files.Length == 0) throw new MvarException($"no PNG/JPEG images in {dir}");
+            }
+            string outDir = p.GetValue(output)!;
+            if (File.Exists(outDir)) throw new MvarException($"--out {outDir} is a file, not a folder");
+            string parent = Path.GetDirectoryName(Path.GetFullPath(outDir))!;
+            if (!Directory.Exists(parent)) throw new MvarException($"cannot write {outDir}: the directory {parent} does not exist");
+            string vaePath = p.GetValue(vae)!, modelPath = p.GetValue(model)!;
+            if (!File.Exists(vaePath)) throw new CheckpointException($"tokenizer checkpoint not found: {vaePath}");
+            if (!File.Exists(modelPath)) throw new CheckpointException($"model checkpoint not found: {modelPath}");
+
+            using var _ = no_grad();
+            using var tokenizer = VqVaeLoader.Load(tc, vaePath);
+            using var transformer = ScaleTransformer.Load(modelConfig, modelPath, p.GetValue(key));
+            var stats = new AttentionStatistics(transformer.Layout, transformer.Depth);
+            if (dir != null)
+            {
+                // read (and so check) every image before the long work
+                var loaded = files.Select(f => ImageFiles.Load(f, tc.ImageSize, tc.InChannels)).ToList();
+                for (int i = 0; i < loaded.Count; i += bs)
+                {
+                    using var scope = NewDisposeScope();
+                    var img = cat(loaded.Skip(i).Take(bs).ToArray(), 0);
+                    var tokens = tokenizer.ImgToIdxBl(img);
+                    AttentionAnalyzer.Accumulate(stats, transformer, tokenizer, tokens, full(img.shape[0], (long)transformer.NumClasses, dtype: ScalarType.Int64));
+                    Console.Error.WriteLine($"analysed {Math.Min(i + bs, loaded.Count)}/{loaded.Count} images");
+                }
+                foreach (var t in loaded) t.Dispose();
+            }
+            else
+            {
+                var sampler = new ScaleSampler(transformer, tokenizer);
+                for (int i = 0; i < n!.Value; i += bs)
+                {
+                    using var scope = NewDisposeScope();
+                    int m = Math.Min(bs, n.Value - i);
+                    using var result = sampler.Sample(null, m, options with { Seed = options.Seed + (ulong)i });
+                    AttentionAnalyzer.Accumulate(stats, transformer, tokenizer, result.Tokens, tensor(result.Classes));
+                    Console.Error.WriteLine($"analysed {i + m}/{n} samples");
+                }
+            }
+            var report = AttentionAnalyzer.Report(stats, transformer);
+            Directory.CreateDirectory(Path.Combine(outDir, "blocks"));
+            report.Save(Path.Combine(outDir, "attention.json"));
+            AttentionPlots.ScaleMassHeatmap(report, report.ScaleMass, Path.Combine(outDir, "scale_mass.png"), "averaged over blocks");
+            for (int b = 0; b < report.Depth; b++)
+                AttentionPlots.ScaleMassHeatmap(report, report.ScaleMassPerBlock[b], Path.Combine(outDir, "blocks", $"scale_mass_block{b}.png"), $"block {b}");
+            AttentionPlots.WindowCurve(report, Path.Combine(outDir, "window_mass.png"));
+            if (report.Arch == "var")
+                AttentionPlots.WindowHeatmap(report, report.AdjacentWindowFraction, "mass on scale s-1 within k x k of the corresponding position", Path.Combine(outDir, "adjacent_window.png"));
+            AttentionPlots.WindowHeatmap(report, report.OwnWindowFraction, "own-scale mass within k x k of the query", Path.Combine(outDir, "own_window.png"));
+            Console.Error.WriteLine($"wrote {outDir}: attention.json, scale_mass.png, window_mass.png, {(report.Arch == "var" ? "adjacent_window.png, " : "")}own_window.png, blocks/ ({report.Images} {(dir != null ? "images" : "samples")}, {report.Arch})");
+            Console.Out.WriteLine(Summary(report));
+            return 0;
+        });
+    }
+
+    static string Summary(AttentionReport r)
+    {
+        string Curve(double?[] c) => string.Join(", ", r.Kernels.Select((k, i) => $"{k}: {(c[i] is { } v ? v.ToString("F3") : "-")}"));
+        var lines = new List<string>();
+        if (r.Arch == "var")
+        {
+            var adj = Enumerable.Range(1, r.PatchNums.Length - 1).Select(s => r.ScaleMass[s][s - 1]).Where(v => v != null).Select(v => v!.Value).ToList();
+            if (adj.Count > 0) lines.Add($"mean share of the attention on the adjacent coarser scale: {adj.Average():F3}");
+            lines.Add($"adjacent-scale mass within k x k of the corresponding position: {Curve(r.AdjacentWindowCurve)}");
+        }
+        lines.Add($"own-scale mass within k x k of the query (scales {r.CurveFromScale}+): {Curve(r.OwnWindowCurve)}"
+            + (r.KernelSize is { } ks ? $"; kernel_size {ks}" : ""));
+        return string.Join(Environment.NewLine, lines);
+    }
+}
