@@ -11,4 +11,5 @@ root.Subcommands.Add(SampleCommand.Create());
 root.Subcommands.Add(EditCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(AnalyzeCommand.Create());
+root.Subcommands.Add(EvalCommand.Create());
 return Cli.Invoke(root, args);

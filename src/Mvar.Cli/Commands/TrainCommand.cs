@@ -22,6 +22,7 @@ public static class TrainCommand
         var cmd = new Command("train", "Train a tokenizer (VQ-VAE) or a VAR/MVAR transformer");
         cmd.Subcommands.Add(Tokenizer());
         cmd.Subcommands.Add(TransformerCmd());
+        cmd.Subcommands.Add(TrainClassifierCommand.Create());
         return cmd;
     }
 
