@@ -27,9 +27,10 @@ public static class PrecisionRecall
         var radii = new List<Tensor>();
         for (long i = 0; i < x.shape[0]; i += batch)
         {
+            using var step = NewDisposeScope();   // each distance block (batch x N float64) is freed at once
             var d = cdist(x.narrow(0, i, Math.Min(batch, x.shape[0] - i)), x);
             // the smallest distance is the point itself (0): the k-th neighbour is the (k+1)-th smallest
-            radii.Add(d.topk(k + 1, dim: 1, largest: false).values.select(1, k));
+            radii.Add(d.topk(k + 1, dim: 1, largest: false).values.select(1, k).contiguous().MoveToOuterDisposeScope());
         }
         return cat(radii);
     }
@@ -40,6 +41,7 @@ public static class PrecisionRecall
         long inside = 0;
         for (long i = 0; i < points.shape[0]; i += batch)
         {
+            using var step = NewDisposeScope();
             var d = cdist(points.narrow(0, i, Math.Min(batch, points.shape[0] - i)), manifold);
             inside += d.le(radii.unsqueeze(0)).any(1).sum().item<long>();
         }
