@@ -31,9 +31,10 @@ public static class SampleCommand
         var output = new Option<string>("--out") { Description = "the image grid to write (PNG)", DefaultValueFactory = _ => "samples.png" };
         var tokensOut = new Option<string?>("--tokens-out") { Description = "also write the sampled tokens (JSON)" };
         var progression = new Option<string?>("--progression") { Description = "also write a grid (PNG): one row per sample, one column per scale" };
+        var npz = new Option<string?>("--npz") { Description = "also write the samples as .npz (arr_0: uint8 N x H x W x 3, the layout of OpenAI's evaluation suite and of mvar eval)" };
         var cmd = new Command("sample", "Generate class-conditional images with a VAR or MVAR checkpoint")
         {
-            config, preset, vae, model, key, arch, classes, random, count, cfg, topK, topP, seed, smooth, output, tokensOut, progression,
+            config, preset, vae, model, key, arch, classes, random, count, cfg, topK, topP, seed, smooth, output, tokensOut, progression, npz,
         };
         return cmd.WithAction(p =>
         {
@@ -47,8 +48,8 @@ public static class SampleCommand
             options.Validate();
             var classList = ParseClasses(p.GetValue(classes), p.GetValue(random), p.GetValue(count), t.NumClasses, out int randomCount);
             string outPath = p.GetValue(output)!;
-            string? tokensPath = p.GetValue(tokensOut), progressionPath = p.GetValue(progression);
-            foreach (var path in new[] { outPath, tokensPath, progressionPath })
+            string? tokensPath = p.GetValue(tokensOut), progressionPath = p.GetValue(progression), npzPath = p.GetValue(npz);
+            foreach (var path in new[] { outPath, tokensPath, progressionPath, npzPath })
                 if (path != null) TokenizerOptions.CheckWritable(path);
             string vaePath = p.GetValue(vae)!, modelPath = p.GetValue(model)!;
             if (!File.Exists(vaePath)) throw new CheckpointException($"tokenizer checkpoint not found: {vaePath}");
@@ -70,6 +71,7 @@ public static class SampleCommand
             var images = tokenizer.FhatToImg(result.FHat);
             ImageFiles.SaveGrid(ImageFiles.Unbatch(images), outPath, columns: Math.Min(8, (int)images.shape[0]));
             if (tokensPath != null) SampleTokenFile.From(result, modelConfig.Tokenizer.PatchNums).Save(tokensPath);
+            if (npzPath != null) Npz.Save(npzPath, new Dictionary<string, Tensor> { ["arr_0"] = Npz.ToUint8NHWC(images) });
             if (progressionPath != null)
             {
                 int B = (int)images.shape[0];
@@ -78,7 +80,7 @@ public static class SampleCommand
             }
             foreach (var s in perScale) s.Dispose();
             Console.Error.WriteLine($"wrote {outPath}: {result.Classes.Length} sample(s) of class(es) {string.Join(",", result.Classes)}, seed {result.Seed}, "
-                + $"total {total.Elapsed.TotalSeconds:F1}s" + (tokensPath != null ? $"; tokens in {tokensPath}" : "") + (progressionPath != null ? $"; progression in {progressionPath}" : ""));
+                + $"total {total.Elapsed.TotalSeconds:F1}s" + (tokensPath != null ? $"; tokens in {tokensPath}" : "") + (npzPath != null ? $"; arrays in {npzPath}" : "") + (progressionPath != null ? $"; progression in {progressionPath}" : ""));
             return 0;
         });
     }

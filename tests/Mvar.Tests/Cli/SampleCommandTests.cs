@@ -14,9 +14,9 @@ public class SampleCommandTests
     public void SeededSampleWritesGridTokensAndProgressionWithTheOfficialTokens()
     {
         string dir = Fixtures.TempDir();
-        string grid = Path.Combine(dir, "g.png"), tokens = Path.Combine(dir, "t.json"), prog = Path.Combine(dir, "p.png");
+        string grid = Path.Combine(dir, "g.png"), tokens = Path.Combine(dir, "t.json"), prog = Path.Combine(dir, "p.png"), npz = Path.Combine(dir, "s.npz");
         var r = CliRunner.Run(Base("mvar.pth", "--class", "2,4", "--seed", "0", "--cfg", "1.5", "--top-k", "10", "--top-p", "0.9",
-            "--out", grid, "--tokens-out", tokens, "--progression", prog));
+            "--out", grid, "--tokens-out", tokens, "--progression", prog, "--npz", npz));
         Assert.True(r.ExitCode == 0, r.StdErr);
         Assert.Contains("scale 6/6 (8x8)", r.StdErr);
         Assert.Contains("total", r.StdErr);
@@ -31,6 +31,12 @@ public class SampleCommandTests
             for (int b = 0; b < 2; b++)
                 Assert.Equal(exp[$"ar_sampled_seed0_idx_s{si}"][b].data<long>().ToArray(),
                     samples[b]!["scales"]![si]!.AsArray().Select(v => v!.GetValue<long>()).ToArray());
+
+        // the .npz holds the images of the official final f_hat, as the evaluation suite's uint8 N x H x W x 3
+        var arr = Mvar.IO.Npz.Load(npz)["arr_0"];
+        Assert.Equal(new long[] { 2, 128, 128, 3 }, arr.shape);
+        var official = Mvar.IO.Npz.ToUint8NHWC(Vae.FhatToImg(exp["ar_sampled_seed0_f_hat"]));
+        TensorAssert.Close(official.to(TorchSharp.torch.ScalarType.Int32), arr.to(TorchSharp.torch.ScalarType.Int32), 1, "arr_0");
     }
 
     [Theory]
