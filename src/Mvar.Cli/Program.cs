@@ -8,4 +8,5 @@ root.Subcommands.Add(ConvertCommand.Create());
 root.Subcommands.Add(TokenizeCommand.Create());
 root.Subcommands.Add(ReconstructCommand.Create());
 root.Subcommands.Add(SampleCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 return Cli.Invoke(root, args);

@@ -93,7 +93,7 @@ public sealed class ScaleSampler(ScaleTransformer model, VqVae vae)
         }
         foreach (var t in tokens) t.MoveToOuterDisposeScope();
         f_hat.MoveToOuterDisposeScope();
-        return new SampleResult(classes.ToArray(), tokens, f_hat, seed);
+        return new SampleResult(classes.ToArray(), tokens, f_hat, seed) { KvCacheBytes = cache?.Bytes ?? 0 };
     }
 
     /// <summary>softmax((logits + g) / tau) with Gumbel noise g = -log(E), E ~ Exp(1) from <paramref name="gen"/> (not torch's exponential stream).</summary>
