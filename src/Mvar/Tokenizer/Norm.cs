@@ -12,4 +12,7 @@ public static class Norm
 
     /// <summary>swish: x * sigmoid(x).</summary>
     public static Tensor Swish(Tensor x) => nn.functional.silu(x);
+
+    /// <summary>swish in place.</summary>
+    public static Tensor Swish_(Tensor x) => nn.functional.silu(x, inplace: true);
 }

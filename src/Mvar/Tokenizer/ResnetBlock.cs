@@ -26,9 +26,19 @@ public sealed class ResnetBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x_BChw)
     {
         using var scope = NewDisposeScope();
-        var h = conv1.forward(Norm.Swish(norm1.forward(x_BChw)));
-        h = conv2.forward(dropout.forward(Norm.Swish(norm2.forward(h))));
-        var skip = nin_shortcut is null ? x_BChw : nin_shortcut.forward(x_BChw);
-        return (skip + h).MoveToOuterDisposeScope();
+        // each intermediate is freed as soon as the next one exists (the decoder's maps are large at 256 px)
+        var h = norm1.forward(x_BChw);
+        h = Step(h, conv1.forward(Norm.Swish_(h)));
+        h = Step(h, norm2.forward(h));
+        h = Step(h, conv2.forward(dropout.forward(Norm.Swish_(h))));
+        if (nin_shortcut is null) return h.add_(x_BChw).MoveToOuterDisposeScope();
+        var skip = nin_shortcut.forward(x_BChw);
+        return skip.add_(h).MoveToOuterDisposeScope();   // skip + h, in the official operand order
+    }
+
+    static Tensor Step(Tensor previous, Tensor next)
+    {
+        previous.Dispose();
+        return next;
     }
 }

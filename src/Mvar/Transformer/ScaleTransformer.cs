@@ -90,14 +90,35 @@ public sealed class ScaleTransformer : nn.Module
         double std = Math.Sqrt(1.0 / Config.EmbedDim / 3);
         foreach (var (_, m) in named_modules())
         {
-            if (m is Linear lin) { nn.init.trunc_normal_(lin.weight!, std: std); lin.bias?.zero_(); }
-            else if (m is Embedding emb) nn.init.trunc_normal_(emb.weight!, std: std);
+            if (m is Linear lin) { TruncNormal_(lin.weight!, std: std); lin.bias?.zero_(); }
+            else if (m is Embedding emb) TruncNormal_(emb.weight!, std: std);
         }
-        nn.init.trunc_normal_(pos_start, std: std);
-        nn.init.trunc_normal_(pos_1LC, std: std);
+        TruncNormal_(pos_start, std: std);
+        TruncNormal_(pos_1LC, std: std);
         head.weight!.mul_(initHead);
         head_nm.AdaLinLinear.weight!.mul_(initAdaln);
         foreach (var b in blocks) b.InitWeights(Config.Depth, initAdaln, initAdalnGamma);
+    }
+
+    /// <summary>
+    /// torch.nn.init.trunc_normal_(t, 0, std, a=-2, b=2) as PyTorch computes it: uniform in [2 cdf(a) - 1, 2 cdf(b) - 1),
+    /// erfinv, scale, then clamp to [a, b]. TorchSharp's own trunc_normal_ skips the clamp, so a uniform draw of exactly
+    /// -1 becomes -inf (about 2^-24 per element: several per 300M-parameter model).
+    /// </summary>
+    static void TruncNormal_(Tensor t, double std, double a = -2, double b = 2)
+    {
+        static double Cdf(double x) => (1 + Erf(x / Math.Sqrt(2))) / 2;
+        double l = Cdf(a / std), u = Cdf(b / std);
+        t.uniform_(2 * l - 1, 2 * u - 1).erfinv_().mul_(std * Math.Sqrt(2)).clamp_(a, b);
+    }
+
+    /// <summary>erf by Abramowitz-Stegun 7.1.26 is too coarse near the tails; this is the complementary-error series used by Numerical Recipes (erfc, rel. error &lt; 1.2e-7).</summary>
+    static double Erf(double x)
+    {
+        double z = Math.Abs(x), t = 1 / (1 + 0.5 * z);
+        double r = t * Math.Exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+                   t * (0.27886187 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+        return x >= 0 ? 1 - r : r - 1;
     }
 
     /// <summary>
@@ -212,9 +233,18 @@ public sealed class ScaleTransformer : nn.Module
     public Tensor StepLogits(Tensor x_BlC, Tensor cond_BD, int si, KvCache? cache)
     {
         var spec = Pattern.ForInference(si, cache);
+        using var scope = NewDisposeScope();
         var condOrGss = SharedCondition(cond_BD);
-        foreach (var b in blocks) x_BlC = b.forward(x_BlC, condOrGss, spec);
-        return Logits(x_BlC, cond_BD);
+        var x = x_BlC;
+        foreach (var b in blocks)
+        {
+            // each block's intermediates are freed as soon as the block is done (inference: nothing keeps them)
+            using var blockScope = NewDisposeScope();
+            var y = b.forward(x, condOrGss, spec).MoveToOuterDisposeScope();
+            if (!ReferenceEquals(x, x_BlC)) x.Dispose();
+            x = y;
+        }
+        return Logits(x, cond_BD).MoveToOuterDisposeScope();
     }
 
     Tensor SharedCondition(Tensor cond_BD) =>
