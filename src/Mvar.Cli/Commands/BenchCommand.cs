@@ -33,10 +33,11 @@ public static class BenchCommand
         var decodeChunk = new Option<int>("--decode-chunk") { Description = "images per decoder call (0: the whole batch)", DefaultValueFactory = _ => 0 };
         var threads = new Option<int>("--threads") { Description = "torch intra-op threads (0: libtorch default)", DefaultValueFactory = _ => 0 };
         var gemm = new Option<int>("--gemm-size") { Description = "side of the fp32 matmul measuring the GEMM peak (0: skip)", DefaultValueFactory = _ => 2048 };
+        var dtype = new Option<string>("--dtype") { Description = "transformer compute type: float32 (parity path) or bf16 (faster, approximate)", DefaultValueFactory = _ => "float32" };
         var json = new Option<string?>("--json") { Description = "write the result as JSON" };
         var cmd = new Command("sample", "Time sampling (transformer and decode), memory, KV cache and FLOPs with random weights")
         {
-            preset, config, arch, batch, repeats, warmup, cfg, topK, topP, seed, decodeChunk, threads, gemm, json,
+            preset, config, arch, batch, repeats, warmup, cfg, topK, topP, seed, decodeChunk, threads, gemm, dtype, json,
         };
         return cmd.WithAction(p =>
         {
@@ -56,6 +57,7 @@ public static class BenchCommand
                 Name = presetName ?? Path.GetFileName(configPath!), Batch = p.GetValue(batch), Repeats = p.GetValue(repeats), Warmup = p.GetValue(warmup),
                 Sampling = new SamplingOptions { Cfg = p.GetValue(cfg), TopK = p.GetValue(topK), TopP = p.GetValue(topP), Seed = p.GetValue(seed) },
                 DecodeChunk = p.GetValue(decodeChunk), Threads = p.GetValue(threads), GemmSize = p.GetValue(gemm),
+                Dtype = SamplingBenchmark.ParseDtype(p.GetValue(dtype)!),
                 Progress = line => Console.Error.WriteLine(line),
             };
             var r = SamplingBenchmark.Run(modelConfig, options);
@@ -74,7 +76,7 @@ public static class BenchCommand
 
     static void Print(SamplingBenchmarkResult r)
     {
-        var off = r.Batch == 1 && r.Cfg == 1.5 && r.TopK == 900 && Math.Abs(r.TopP - 0.96) < 1e-9 ? OfficialReference.For(r.Arch, r.Depth) : null;
+        var off = r.Batch == 1 && r.Dtype == "float32" && r.Cfg == 1.5 && r.TopK == 900 && Math.Abs(r.TopP - 0.96) < 1e-9 ? OfficialReference.For(r.Arch, r.Depth) : null;
         var table = new Table().Title($"{Markup.Escape(r.Name)}: {r.Arch}-d{r.Depth}, B={r.Batch}, cfg {F(r.Cfg, "G")}, top-k {r.TopK}, top-p {F(r.TopP, "G")}, {r.Threads} threads, {r.Dtype}")
             .AddColumns("measure", "ours", "official PyTorch (B=1)", "speed-up / ratio");
         void Row(string name, double ours, double? official, string fmt = "F2", bool time = true) =>

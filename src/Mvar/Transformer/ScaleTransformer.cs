@@ -223,7 +223,22 @@ public sealed class ScaleTransformer : nn.Module
     {
         long B = next_BCvhw.shape[0];
         var x_BlCv = next_BCvhw.reshape(B, Cvae, -1).transpose(1, 2);
+        if (x_BlCv.dtype != ComputeType) x_BlCv = x_BlCv.to_type(ComputeType);
         return word_embed.forward(x_BlCv).add(lvlPos_1LC.slice(1, Layout.Begin(si), Layout.End(si), 1));
+    }
+
+    /// <summary>The floating-point type of the weights (float32; bfloat16 after <see cref="ToComputeType"/>).</summary>
+    public ScalarType ComputeType => head.weight!.dtype;
+
+    /// <summary>
+    /// Converts the floating-point weights and buffers to <paramref name="dtype"/> (e.g. bfloat16: a faster, less exact
+    /// inference path; float32 is the parity path). Inference steps take and return float32 tensors either way.
+    /// </summary>
+    public void ToComputeType(ScalarType dtype)
+    {
+        using var _ = no_grad();
+        this.to(dtype);   // floating-point parameters and buffers only (lvl_1L stays int64)
+        if (lvl_1L.dtype != ScalarType.Int64) throw new InvalidOperationException("lvl_1L must stay int64");
     }
 
     /// <summary>A fresh KV cache when the architecture uses one (VAR), else null.</summary>
@@ -244,7 +259,8 @@ public sealed class ScaleTransformer : nn.Module
             if (!ReferenceEquals(x, x_BlC)) x.Dispose();
             x = y;
         }
-        return Logits(x, cond_BD).MoveToOuterDisposeScope();
+        var logits = Logits(x, cond_BD);
+        return (logits.dtype == ScalarType.Float32 ? logits : logits.to_type(ScalarType.Float32)).MoveToOuterDisposeScope();
     }
 
     Tensor SharedCondition(Tensor cond_BD) =>
