@@ -2,6 +2,7 @@ using System.CommandLine;
 using Mvar.Cli;
 using Mvar.Cli.Commands;
 
+Mvar.TorchRuntime.EnableHugePageAllocations();   // before libtorch allocates anything
 var root = new RootCommand("mvar: next-scale visual autoregressive image generation (VAR and MVAR) on TorchSharp");
 root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(ConvertCommand.Create());
