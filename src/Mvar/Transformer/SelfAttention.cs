@@ -89,17 +89,9 @@ public sealed class SelfAttention : nn.Module
         return proj.forward(oup_BLC);
     }
 
-    internal static bool UseSdpa = Environment.GetEnvironmentVariable("MVAR_SDPA") == "1";
-
     /// <summary>softmax((q * scale) k^T + bias) v for q, k, v (B, H, L, c).</summary>
     public static Tensor DenseAttention(Tensor q, Tensor k, Tensor v, double scale, Tensor? bias)
     {
-        if (UseSdpa && !q.requires_grad)
-        {
-            // SDPA scales by 1/sqrt(c); pre-multiplying q by scale*sqrt(c) (a power of two when scale is 1 and c = 4^n) gives the same scores
-            double pre = scale * Math.Sqrt(q.shape[^1]);
-            return F.scaled_dot_product_attention(pre == 1.0 ? q : q.mul(pre), k, v, bias, 0, false);
-        }
         var attn = (scale == 1.0 ? q : q.mul(scale)).matmul(k.transpose(-2, -1));
         if (bias is not null) attn.add_(bias);
         return attn.softmax(-1).matmul(v);
