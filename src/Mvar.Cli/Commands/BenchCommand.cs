@@ -34,10 +34,12 @@ public static class BenchCommand
         var threads = new Option<int>("--threads") { Description = "torch intra-op threads (0: libtorch default)", DefaultValueFactory = _ => 0 };
         var gemm = new Option<int>("--gemm-size") { Description = "side of the fp32 matmul measuring the GEMM peak (0: skip)", DefaultValueFactory = _ => 2048 };
         var dtype = new Option<string>("--dtype") { Description = "transformer compute type: float32 (parity path) or bf16 (faster, approximate)", DefaultValueFactory = _ => "float32" };
+        var quiet = new Option<double>("--quiet-share") { Description = "repeat a run during which other processes used more than this share of the CPUs, and wait for such a quiet machine before each run (1: off)", DefaultValueFactory = _ => 0.05 };
+        var retries = new Option<int>("--max-retries") { Description = "most disturbed runs to repeat", DefaultValueFactory = _ => 6 };
         var json = new Option<string?>("--json") { Description = "write the result as JSON" };
         var cmd = new Command("sample", "Time sampling (transformer and decode), memory, KV cache and FLOPs with random weights")
         {
-            preset, config, arch, batch, repeats, warmup, cfg, topK, topP, seed, decodeChunk, threads, gemm, dtype, json,
+            preset, config, arch, batch, repeats, warmup, cfg, topK, topP, seed, decodeChunk, threads, gemm, dtype, quiet, retries, json,
         };
         return cmd.WithAction(p =>
         {
@@ -58,6 +60,7 @@ public static class BenchCommand
                 Sampling = new SamplingOptions { Cfg = p.GetValue(cfg), TopK = p.GetValue(topK), TopP = p.GetValue(topP), Seed = p.GetValue(seed) },
                 DecodeChunk = p.GetValue(decodeChunk), Threads = p.GetValue(threads), GemmSize = p.GetValue(gemm),
                 Dtype = SamplingBenchmark.ParseDtype(p.GetValue(dtype)!),
+                QuietShare = p.GetValue(quiet), MaxRetries = p.GetValue(retries),
                 Progress = line => Console.Error.WriteLine(line),
             };
             var r = SamplingBenchmark.Run(modelConfig, options);
@@ -96,6 +99,6 @@ public static class BenchCommand
         Row("fraction of GEMM peak", r.FractionOfGemmPeak, null, "P0");
         Row("transformer fp32 floor s/image", r.TransformerFloorSeconds, null);
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine($"median of {r.Repeats} run(s) after {r.Warmup} warm-up; decode chunk {r.DecodeChunk}; load average {string.Join(" ", r.LoadAverageStart)} -> {string.Join(" ", r.LoadAverageEnd)}; {Markup.Escape(r.Machine)}");
+        AnsiConsole.MarkupLine($"median of {r.Repeats} run(s) after {r.Warmup} warm-up ({r.DisturbedRunsDiscarded} disturbed run(s) discarded; others' CPU share in kept runs: {string.Join(" ", r.ForeignCpuSharePerRun.Select(x => x.ToString("P0", CultureInfo.InvariantCulture)))}); decode chunk {r.DecodeChunk}; load average {string.Join(" ", r.LoadAverageStart)} -> {string.Join(" ", r.LoadAverageEnd)}; {Markup.Escape(r.Machine)}");
     }
 }

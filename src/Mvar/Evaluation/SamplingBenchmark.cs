@@ -30,6 +30,14 @@ public sealed record SamplingBenchmarkOptions
     public bool OfficialInit { get; init; } = true;
     /// <summary>Transformer weights and compute: float32 (the parity path) or bfloat16 (faster, approximate). The tokenizer stays float32.</summary>
     public ScalarType Dtype { get; init; } = ScalarType.Float32;
+    /// <summary>
+    /// A run is disturbed when other processes used more than this share of all CPU time during it (1: never): each run
+    /// waits for a machine this quiet first, and a disturbed measured run is repeated (up to <see cref="MaxRetries"/>).
+    /// </summary>
+    public double QuietShare { get; init; } = 0.05;
+    public int MaxRetries { get; init; } = 6;
+    /// <summary>Longest wait for a quiet machine before each run, in seconds.</summary>
+    public double QuietWaitSeconds { get; init; } = 900;
     /// <summary>Progress lines (stderr in the CLI).</summary>
     public Action<string>? Progress { get; init; }
 }
@@ -58,6 +66,10 @@ public sealed record SamplingBenchmarkResult
     public double[] TransformerSecondsPerBatch { get; init; } = [];
     public double[] DecodeSecondsPerBatch { get; init; } = [];
     public double LoadSeconds { get; init; }
+    /// <summary>Share of all CPU time other processes used during each kept measured run.</summary>
+    public double[] ForeignCpuSharePerRun { get; init; } = [];
+    /// <summary>Measured runs thrown away and repeated because other processes were busy.</summary>
+    public int DisturbedRunsDiscarded { get; init; }
 
     public double RssBeforeLoadMb { get; init; }
     public double RssAfterLoadMb { get; init; }
@@ -136,6 +148,9 @@ public static class SamplingBenchmark
         log($"built {t.Arch}-d{t.Depth} ({parameters / 1e6:F1}M parameters) and its tokenizer with random weights in {loadSeconds:F1}s; RSS {rssAfterLoad:F0} MB; {get_num_threads()} threads");
 
         // ---- GEMM peak
+        bool quietCheck = o.QuietShare < 1;
+        void WaitQuiet() { if (quietCheck && !CpuShare.WaitForQuiet(o.QuietShare, o.QuietWaitSeconds, log)) log("the machine stayed busy: measuring anyway"); }
+        WaitQuiet();
         double gemmPeak = o.GemmSize > 0 ? GemmPeak(o.GemmSize) : double.NaN;
         if (o.GemmSize > 0) log($"fp32 GEMM peak ({o.GemmSize}^3 matmul): {gemmPeak:F1} GFLOP/s");
 
@@ -148,11 +163,15 @@ public static class SamplingBenchmark
         var decodeTimes = new List<double>();
         double peakT = 0, peakD = 0;
         long kvBytes = 0;
+        var shares = new List<double>();
+        int discarded = 0;
         for (int run = 0; run < o.Warmup + o.Repeats; run++)
         {
             bool warm = run < o.Warmup;
             string label = warm ? $"warm-up {run + 1}/{o.Warmup}" : $"run {run - o.Warmup + 1}/{o.Repeats}";
             var opts = o.Sampling with { Seed = (o.Sampling.Seed ?? 0) + (ulong)run };
+            WaitQuiet();
+            var cpu = CpuShare.Start();
 
             ProcessMemory.ResetPeak();
             sw.Restart();
@@ -167,7 +186,16 @@ public static class SamplingBenchmark
             double tDec = sw.Elapsed.TotalSeconds;
             double pD = ProcessMemory.PeakMb;
             log($"{label}: transformer {tTrans:F2}s, decode {tDec:F2}s (batch {o.Batch}); peak RSS transformer {pT:F0} MB, decode {pD:F0} MB");
+            double foreign = cpu.ForeignShare();
             if (warm) continue;
+            if (quietCheck && foreign > o.QuietShare && discarded < o.MaxRetries)
+            {
+                discarded++;
+                log($"{label} disturbed (other processes used {foreign:P0} of the CPUs): discarded, repeating");
+                run--;
+                continue;
+            }
+            shares.Add(foreign);
             transformerTimes.Add(tTrans); decodeTimes.Add(tDec);
             peakT = Math.Max(peakT, pT); peakD = Math.Max(peakD, pD);
             kvBytes = result.KvCacheBytes;
@@ -176,6 +204,7 @@ public static class SamplingBenchmark
         if (o.GemmSize > 0)
         {
             // measured again after the runs: the better of the two is the peak (a busy moment only lowers it)
+            WaitQuiet();
             double again = GemmPeak(o.GemmSize);
             log($"fp32 GEMM peak after the runs: {again:F1} GFLOP/s");
             gemmPeak = Math.Max(gemmPeak, again);
@@ -189,6 +218,7 @@ public static class SamplingBenchmark
             DecodeChunk = o.DecodeChunk == 0 ? o.Batch : Math.Min(o.DecodeChunk, o.Batch), ImageSize = config.Tokenizer.ImageSize,
             SecondsPerImage = trans + dec, TransformerSeconds = trans, DecodeSeconds = dec,
             TransformerSecondsPerBatch = transformerTimes.ToArray(), DecodeSecondsPerBatch = decodeTimes.ToArray(), LoadSeconds = loadSeconds,
+            ForeignCpuSharePerRun = shares.ToArray(), DisturbedRunsDiscarded = discarded,
             RssBeforeLoadMb = rssBefore, RssAfterLoadMb = rssAfterLoad, PeakRssMb = Math.Max(peakT, peakD),
             TransformerPeakRssMb = peakT, DecodePeakRssMb = peakD,
             TransformerPeakAboveLoadMb = peakT - rssAfterLoad, DecodePeakAboveLoadMb = peakD - rssAfterLoad,

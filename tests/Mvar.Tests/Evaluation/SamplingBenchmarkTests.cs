@@ -12,7 +12,7 @@ public class SamplingBenchmarkTests
 
     static SamplingBenchmarkResult Run(string arch) => SamplingBenchmark.Run(Tiny(arch), new SamplingBenchmarkOptions
     {
-        Name = "tiny", Batch = 2, Repeats = 1, Warmup = 0, GemmSize = 128, DecodeChunk = 1,
+        Name = "tiny", Batch = 2, Repeats = 1, Warmup = 0, GemmSize = 128, DecodeChunk = 1, QuietShare = 1,
         Sampling = new SamplingOptions { Cfg = 1.5, TopK = 900, TopP = 0.96, Seed = 3 },
     });
 
@@ -66,7 +66,7 @@ public class SamplingBenchmarkTests
     {
         string dir = Fixtures.TempDir(), path = Path.Combine(dir, "bench.json");
         var res = Mvar.Tests.Cli.CliRunner.Run("bench", "sample", "--config", Path.Combine(Fixtures.RepoRoot, "tests", "data", "parity-tiny-mvar.json"),
-            "--repeats", "1", "--warmup", "0", "--gemm-size", "64", "--json", path);
+            "--repeats", "1", "--warmup", "0", "--quiet-share", "1", "--gemm-size", "64", "--json", path);
         Assert.True(res.ExitCode == 0, res.StdErr);
         Assert.Contains("seconds per image", res.StdOut);
         var r = SamplingBenchmarkResult.FromJson(File.ReadAllText(path));
