@@ -60,13 +60,14 @@ public sealed class ScaleSampler(ScaleTransformer model, VqVae vae)
         var x_BlC = Model.FirstTokenMap(cond_BD, lvlPos);
         var f_hat = zeros(B, Cvae, layout.Side(K - 1), layout.Side(K - 1));
         using var cache = Model.NewKvCache();
+        using var conditioning = Model.PrepareConditioning(cond_BD);   // the ada_lin outputs: once per sample, not per scale
 
         for (int si = 0; si < K; si++)
         {
             using var step = NewDisposeScope();
             int pn = layout.Side(si);
             double ratio = K == 1 ? 0 : (double)si / (K - 1);
-            var logits_BlV = Model.StepLogits(x_BlC, cond_BD, si, cache);
+            var logits_BlV = Model.StepLogits(x_BlC, conditioning, si, cache);
             if (guide)
             {
                 // (1 + t) cond - t uncond, in place in the cond half (the same roundings as the out-of-place form)
