@@ -14,6 +14,6 @@ run() {   # name, args...
 EXTRA="$*"
 run mvar-d16-b1  --preset mvar-d16 --batch 1  --repeats 3
 run var-d16-b1   --preset var-d16  --batch 1  --repeats 3
-run mvar-d16-b16 --preset mvar-d16 --batch 16 --repeats 1 --decode-chunk 4
-run var-d16-b16  --preset var-d16  --batch 16 --repeats 1 --decode-chunk 4
+run mvar-d16-b16 --preset mvar-d16 --batch 16 --repeats 1 --warmup 0 --decode-chunk 4
+run var-d16-b16  --preset var-d16  --batch 16 --repeats 1 --warmup 0 --decode-chunk 4
 run mvar-d16-b1-bf16 --preset mvar-d16 --batch 1 --repeats 3 --dtype bf16

@@ -53,8 +53,12 @@ public sealed class AdaLNSelfAttn : nn.Module
     {
         var p = six.unbind(2);   // gamma1, gamma2, scale1, scale2, shift1, shift2: (B, 1, C) each
         Tensor gamma1 = p[0], gamma2 = p[1], scale1 = p[2], scale2 = p[3], shift1 = p[4], shift2 = p[5];
-        x_BLC = x_BLC.add(attn.forward(Norm(x_BLC).mul(scale1.add(1)).add_(shift1), spec).mul_(gamma1));
-        x_BLC = x_BLC.add(ffn.forward(Norm(x_BLC).mul(scale2.add(1)).add_(shift2)).mul(gamma2));
+        // each branch's intermediates (attention scores, the MLP's hidden layer) are released before the next branch
+        // runs, so a block holds one branch's working set at a time (autograd keeps what it needs by itself)
+        using (var branch = NewDisposeScope())
+            x_BLC = x_BLC.add(attn.forward(Norm(x_BLC).mul(scale1.add(1)).add_(shift1), spec).mul_(gamma1)).MoveToOuterDisposeScope();
+        using (var branch = NewDisposeScope())
+            x_BLC = x_BLC.add(ffn.forward(Norm(x_BLC).mul(scale2.add(1)).add_(shift2)).mul(gamma2)).MoveToOuterDisposeScope();
         return x_BLC;
     }
 
