@@ -2,6 +2,7 @@ using System.CommandLine;
 using Mvar.Cli;
 using Mvar.Cli.Commands;
 
+Mvar.TorchRuntime.EnableHugePageAllocations();   // before libtorch allocates anything
 var root = new RootCommand("mvar: next-scale visual autoregressive image generation (VAR and MVAR) on TorchSharp");
 root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(ConvertCommand.Create());
@@ -12,4 +13,5 @@ root.Subcommands.Add(EditCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(AnalyzeCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 return Cli.Invoke(root, args);

@@ -32,9 +32,10 @@ public static class SampleCommand
         var tokensOut = new Option<string?>("--tokens-out") { Description = "also write the sampled tokens (JSON)" };
         var progression = new Option<string?>("--progression") { Description = "also write a grid (PNG): one row per sample, one column per scale" };
         var npz = new Option<string?>("--npz") { Description = "also write the samples as .npz (arr_0: uint8 N x H x W x 3, the layout of OpenAI's evaluation suite and of mvar eval)" };
+        var dtype = new Option<string>("--dtype") { Description = "transformer compute type: float32 (exact, the default) or bf16 (faster on CPUs with bf16 support, approximate)", DefaultValueFactory = _ => "float32" };
         var cmd = new Command("sample", "Generate class-conditional images with a VAR or MVAR checkpoint")
         {
-            config, preset, vae, model, key, arch, classes, random, count, cfg, topK, topP, seed, smooth, output, tokensOut, progression, npz,
+            config, preset, vae, model, key, arch, classes, random, count, cfg, topK, topP, seed, smooth, output, tokensOut, progression, npz, dtype,
         };
         return cmd.WithAction(p =>
         {
@@ -57,7 +58,9 @@ public static class SampleCommand
 
             using var _ = no_grad();
             using var tokenizer = VqVaeLoader.Load(modelConfig.Tokenizer, vaePath);
+            var computeType = Mvar.Evaluation.SamplingBenchmark.ParseDtype(p.GetValue(dtype)!);
             using var transformer = ScaleTransformer.Load(modelConfig, modelPath, p.GetValue(key));
+            if (computeType != ScalarType.Float32) transformer.ToComputeType(computeType);
             var sampler = new ScaleSampler(transformer, tokenizer);
             Console.Error.WriteLine($"loaded {t.Arch} (depth {t.Depth}, {transformer.ParameterCount() / 1e6:F1}M parameters) in {total.Elapsed.TotalSeconds:F1}s");
 

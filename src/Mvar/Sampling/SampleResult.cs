@@ -11,6 +11,8 @@ public sealed class SampleResult(long[] classes, IReadOnlyList<Tensor> tokens, T
     public Tensor FHat { get; } = fHat;
     /// <summary>The generator seed used (the given one, or the random one chosen).</summary>
     public ulong Seed { get; } = seed;
+    /// <summary>Bytes the KV cache held at the end of sampling (VAR); 0 without a cache (MVAR).</summary>
+    public long KvCacheBytes { get; init; }
 
     /// <summary>Tokens of sample <paramref name="b"/>: one row-major array per scale.</summary>
     public long[][] TokensOf(int b) => Tokens.Select(t => t[b].data<long>().ToArray()).ToArray();

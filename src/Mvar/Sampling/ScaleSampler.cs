@@ -72,22 +72,29 @@ public sealed class ScaleSampler(ScaleTransformer model, VqVae vae)
         var x_BlC = Model.FirstTokenMap(cond_BD, lvlPos);
         var f_hat = zeros(B, Cvae, layout.Side(K - 1), layout.Side(K - 1));
         using var cache = Model.NewKvCache();
+        using var conditioning = Model.PrepareConditioning(cond_BD);   // the ada_lin outputs: once per sample, not per scale
 
         for (int si = 0; si < K; si++)
         {
             using var step = NewDisposeScope();
             int pn = layout.Side(si);
             double ratio = K == 1 ? 0 : (double)si / (K - 1);
-            var logits_BlV = Model.StepLogits(x_BlC, cond_BD, si, cache);
+            var logits_BlV = Model.StepLogits(x_BlC, conditioning, si, cache);
             if (guide)
             {
+                // (1 + t) cond - t uncond, in place in the cond half (the same roundings as the out-of-place form)
                 double t = options.Cfg * ratio;
-                logits_BlV = logits_BlV.narrow(0, 0, B).mul(1 + t).sub(logits_BlV.narrow(0, B, B).mul(t));
+                logits_BlV = logits_BlV.narrow(0, 0, B).mul_(1 + t).sub_(logits_BlV.narrow(0, B, B).mul_(t));
             }
-            var rawLogits = logits_BlV.clone();
-            TopKTopP.Filter_(logits_BlV, options.TopK, options.TopP);
-            var probs = logits_BlV.softmax(-1).reshape(-1, V).contiguous().data<float>().ToArray();
-            var idx = Multinomial.DrawOnePerRow(probs, V, gen.NextDouble);
+            Tensor rawLogits = logits_BlV;
+            long[] idx;
+            if (options.MoreSmooth)
+            {
+                rawLogits = logits_BlV.clone();
+                TopKTopP.Filter_(logits_BlV, options.TopK, options.TopP);
+                idx = Multinomial.DrawOnePerRow(logits_BlV.softmax(-1).reshape(-1, V).contiguous().data<float>().ToArray(), V, gen.NextDouble);
+            }
+            else idx = FilterAndDraw(logits_BlV, options, gen);
             var idx_Bl = tensor(idx, [B, pn * pn]);
             if (tokenOverride is not null) idx_Bl = tokenOverride.Apply(si, idx_Bl);
 
@@ -108,7 +115,33 @@ public sealed class ScaleSampler(ScaleTransformer model, VqVae vae)
         }
         foreach (var t in tokens) t.MoveToOuterDisposeScope();
         f_hat.MoveToOuterDisposeScope();
-        return new SampleResult(classes.ToArray(), tokens, f_hat, seed);
+        return new SampleResult(classes.ToArray(), tokens, f_hat, seed) { KvCacheBytes = cache?.Bytes ?? 0 };
+    }
+
+    /// <summary>Rows filtered and drawn per chunk: the filter's temporaries stay small at large batches (B=16: 4096 rows of 4096).</summary>
+    const int DrawChunkRows = 1024;
+
+    /// <summary>
+    /// Top-k/top-p filtering, softmax and one draw per row of <paramref name="logits_BlV"/> (left unchanged), a chunk of
+    /// rows at a time. Every step is row-wise, so this is bitwise the same as filtering the whole tensor at once.
+    /// </summary>
+    static long[] FilterAndDraw(Tensor logits_BlV, SamplingOptions options, TorchCpuGenerator gen)
+    {
+        long V = logits_BlV.shape[^1];
+        using var rows = logits_BlV.reshape(-1, V);
+        long N = rows.shape[0];
+        var idx = new long[N];
+        var cdf = new float[V];
+        for (long r0 = 0; r0 < N; r0 += DrawChunkRows)
+        {
+            using var scope = NewDisposeScope();
+            long n = Math.Min(DrawChunkRows, N - r0);
+            var chunk = rows.narrow(0, r0, n).clone();
+            TopKTopP.Filter_(chunk, options.TopK, options.TopP);
+            var probs = chunk.softmax(-1).data<float>().ToArray();
+            for (int i = 0; i < n; i++) idx[r0 + i] = Multinomial.Invert(probs.AsSpan(i * (int)V, (int)V), gen.NextDouble(), cdf);
+        }
+        return idx;
     }
 
     /// <summary>softmax((logits + g) / tau) with Gumbel noise g = -log(E), E ~ Exp(1) from <paramref name="gen"/> (not torch's exponential stream).</summary>

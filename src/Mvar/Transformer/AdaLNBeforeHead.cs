@@ -20,9 +20,14 @@ public sealed class AdaLNBeforeHead : nn.Module
         register_module(nameof(ada_lin), ada_lin);
     }
 
-    public Tensor forward(Tensor x_BLC, Tensor cond_BD)
+    public Tensor forward(Tensor x_BLC, Tensor cond_BD) => ForwardModulated(x_BLC, Modulation(cond_BD));
+
+    /// <summary>(scale, shift) of a class embedding, (B, 1, 2, C).</summary>
+    public Tensor Modulation(Tensor cond_BD) => ada_lin.forward(cond_BD).view(-1, 1, 2, C);
+
+    public Tensor ForwardModulated(Tensor x_BLC, Tensor two)
     {
-        var p = ada_lin.forward(cond_BD).view(-1, 1, 2, C).unbind(2);
+        var p = two.unbind(2);
         return F.layer_norm(x_BLC, [C], null, null, normEps).mul(p[0].add(1)).add_(p[1]);
     }
 }

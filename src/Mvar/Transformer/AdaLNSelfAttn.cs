@@ -57,13 +57,23 @@ public sealed class AdaLNSelfAttn : nn.Module
 
     /// <param name="cond">the class embedding (B, D), or with shared_aln the shared projection (B, 1, 6, C)</param>
     /// <param name="probe">optional: receives the attention probabilities (analysis)</param>
-    public Tensor forward(Tensor x_BLC, Tensor cond, AttentionSpec spec, AttentionProbe? probe = null)
+    public Tensor forward(Tensor x_BLC, Tensor cond, AttentionSpec spec, AttentionProbe? probe = null) =>
+        ForwardModulated(x_BLC, Modulation(cond), spec, probe);
+
+    /// <summary>The six modulation vectors (B, 1, 6, C) of a condition: they depend on the class only, so inference computes them once per sample.</summary>
+    public Tensor Modulation(Tensor cond) => sharedAln ? ada_gss!.add(cond) : ada_lin!.forward(cond).view(-1, 1, 6, C);
+
+    /// <summary>The block with precomputed <see cref="Modulation"/> vectors.</summary>
+    public Tensor ForwardModulated(Tensor x_BLC, Tensor six, AttentionSpec spec, AttentionProbe? probe = null)
     {
-        var six = sharedAln ? ada_gss!.add(cond) : ada_lin!.forward(cond).view(-1, 1, 6, C);
         var p = six.unbind(2);   // gamma1, gamma2, scale1, scale2, shift1, shift2: (B, 1, C) each
         Tensor gamma1 = p[0], gamma2 = p[1], scale1 = p[2], scale2 = p[3], shift1 = p[4], shift2 = p[5];
-        x_BLC = x_BLC.add(Drop(attn.forward(Norm(x_BLC).mul(scale1.add(1)).add_(shift1), spec, probe).mul_(gamma1)));
-        x_BLC = x_BLC.add(Drop(ffn.forward(Norm(x_BLC).mul(scale2.add(1)).add_(shift2)).mul(gamma2)));
+        // each branch's intermediates (attention scores, the MLP's hidden layer) are released before the next branch
+        // runs, so a block holds one branch's working set at a time (autograd keeps what it needs by itself)
+        using (var branch = NewDisposeScope())
+            x_BLC = x_BLC.add(Drop(attn.forward(Norm(x_BLC).mul(scale1.add(1)).add_(shift1), spec, probe).mul_(gamma1))).MoveToOuterDisposeScope();
+        using (var branch = NewDisposeScope())
+            x_BLC = x_BLC.add(Drop(ffn.forward(Norm(x_BLC).mul(scale2.add(1)).add_(shift2)).mul(gamma2))).MoveToOuterDisposeScope();
         return x_BLC;
     }
 

@@ -24,6 +24,21 @@ public sealed class KvCache : IDisposable
         return (k[block]!, v[block]!);   // owned by the cache: callers must not dispose them
     }
 
+    /// <summary>Bytes held by the cached keys and values of all blocks.</summary>
+    public long Bytes
+    {
+        get
+        {
+            long n = 0;
+            for (int i = 0; i < k.Length; i++)
+            {
+                if (k[i] is { } ki) n += ki.NumberOfElements * ki.ElementSize;
+                if (v[i] is { } vi) n += vi.NumberOfElements * vi.ElementSize;
+            }
+            return n;
+        }
+    }
+
     public void Dispose()
     {
         for (int i = 0; i < k.Length; i++) { k[i]?.Dispose(); v[i]?.Dispose(); k[i] = v[i] = null; }

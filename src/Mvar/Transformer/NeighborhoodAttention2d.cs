@@ -61,6 +61,36 @@ public static class NeighborhoodAttention2d
         return (tiles.Count == 1 ? tiles[0] : cat(tiles, dim: 3)).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Maps of at most this many tokens run the neighbourhood attention as dense attention with an N x N additive mask
+    /// (<see cref="Mask"/>): at MVAR's 13x13 and 16x16 (k = 7) that is 3-4x faster on CPU than the tiled band path,
+    /// whose gathers and small matmuls cost more than the masked-out scores. Larger maps use the O(N k^2) path.
+    /// </summary>
+    public const int DenseMaxTokens = 1024;
+
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<(int, int, int, int), Tensor> masks = new();
+
+    /// <summary>
+    /// The additive mask (N, N) of 0 (key inside the query's window) and -inf, N = H * W, row-major positions.
+    /// Cached per shape and shared: callers must not modify or dispose it.
+    /// </summary>
+    public static Tensor Mask(int H, int W, int kernelH, int kernelW) => masks.GetOrAdd((H, W, kernelH, kernelW), key =>
+    {
+        var (h, w, kh, kw) = key;
+        long[] rs = WindowStarts(h, kh), cs = WindowStarts(w, kw);
+        int N = h * w;
+        var m = new float[N * N];
+        for (int i = 0; i < h; i++)
+        for (int j = 0; j < w; j++)
+        for (int r = 0; r < h; r++)
+        for (int c = 0; c < w; c++)
+        {
+            bool inside = r >= rs[i] && r < rs[i] + kh && c >= cs[j] && c < cs[j] + kw;
+            m[(i * w + j) * N + r * w + c] = inside ? 0f : float.NegativeInfinity;
+        }
+        return tensor(m, [N, N]).DetachFromDisposeScope();
+    });
+
     /// <summary>The same attention written as dense attention with an N x N mask (a slow reference for tests and tiny maps).</summary>
     public static Tensor DenseReference(Tensor q, Tensor k, Tensor v, int kernelH, int kernelW, double scale)
     {

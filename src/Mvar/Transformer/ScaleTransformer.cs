@@ -236,28 +236,71 @@ public sealed class ScaleTransformer : nn.Module
     {
         long B = next_BCvhw.shape[0];
         var x_BlCv = next_BCvhw.reshape(B, Cvae, -1).transpose(1, 2);
+        if (x_BlCv.dtype != ComputeType) x_BlCv = x_BlCv.to_type(ComputeType);
         return word_embed.forward(x_BlCv).add(lvlPos_1LC.slice(1, Layout.Begin(si), Layout.End(si), 1));
+    }
+
+    /// <summary>The floating-point type of the weights (float32; bfloat16 after <see cref="ToComputeType"/>).</summary>
+    public ScalarType ComputeType => head.weight!.dtype;
+
+    /// <summary>
+    /// Converts the floating-point weights and buffers to <paramref name="dtype"/> (e.g. bfloat16: a faster, less exact
+    /// inference path; float32 is the parity path). Inference steps take and return float32 tensors either way.
+    /// </summary>
+    public void ToComputeType(ScalarType dtype)
+    {
+        using var _ = no_grad();
+        this.to(dtype);   // floating-point parameters and buffers only (lvl_1L stays int64)
+        if (lvl_1L.dtype != ScalarType.Int64) throw new InvalidOperationException("lvl_1L must stay int64");
     }
 
     /// <summary>A fresh KV cache when the architecture uses one (VAR), else null.</summary>
     public KvCache? NewKvCache() => Pattern.UsesKvCache ? new KvCache(Config.Depth) : null;
 
+    /// <summary>
+    /// The adaptive-LayerNorm modulation vectors of every block and of the head for a batch of class embeddings. They
+    /// depend on the class only, so a sampler computes them once instead of at every scale (the official code repeats
+    /// these ada_lin matmuls, which read 25 MB of weights per block, at each of the 10 scales). Dispose when done.
+    /// </summary>
+    public sealed class Conditioning : IDisposable
+    {
+        internal Conditioning(Tensor[] blocks, Tensor head) { Blocks = blocks; Head = head; }
+        internal Tensor[] Blocks { get; }
+        internal Tensor Head { get; }
+        public void Dispose() { foreach (var t in Blocks) t.Dispose(); Head.Dispose(); }
+    }
+
+    public Conditioning PrepareConditioning(Tensor cond_BD)
+    {
+        using var scope = NewDisposeScope();
+        var condOrGss = SharedCondition(cond_BD);
+        var perBlock = blocks.Select(b => b.Modulation(condOrGss).DetachFromDisposeScope()).ToArray();
+        return new Conditioning(perBlock, head_nm.Modulation(cond_BD).DetachFromDisposeScope());
+    }
+
     /// <summary>Logits (B, pn*pn, V) of inference step <paramref name="si"/> for that scale's input tokens.</summary>
     public Tensor StepLogits(Tensor x_BlC, Tensor cond_BD, int si, KvCache? cache, AttentionProbe? probe = null)
     {
+        using var conditioning = PrepareConditioning(cond_BD);
+        return StepLogits(x_BlC, conditioning, si, cache, probe);
+    }
+
+    /// <summary>Logits (B, pn*pn, V) of inference step <paramref name="si"/>, with the modulation vectors of <see cref="PrepareConditioning"/>.</summary>
+    public Tensor StepLogits(Tensor x_BlC, Conditioning conditioning, int si, KvCache? cache, AttentionProbe? probe = null)
+    {
         var spec = Pattern.ForInference(si, cache);
         using var scope = NewDisposeScope();
-        var condOrGss = SharedCondition(cond_BD);
         var x = x_BlC;
-        foreach (var b in blocks)
+        for (int i = 0; i < blocks.Count; i++)
         {
             // each block's intermediates are freed as soon as the block is done (inference: nothing keeps them)
             using var blockScope = NewDisposeScope();
-            var y = b.forward(x, condOrGss, spec, probe).MoveToOuterDisposeScope();
+            var y = blocks[i].ForwardModulated(x, conditioning.Blocks[i], spec, probe).MoveToOuterDisposeScope();
             if (!ReferenceEquals(x, x_BlC)) x.Dispose();
             x = y;
         }
-        return Logits(x, cond_BD).MoveToOuterDisposeScope();
+        var logits = head.forward(head_nm.ForwardModulated(x, conditioning.Head));
+        return (logits.dtype == ScalarType.Float32 ? logits : logits.to_type(ScalarType.Float32)).MoveToOuterDisposeScope();
     }
 
     Tensor SharedCondition(Tensor cond_BD) =>

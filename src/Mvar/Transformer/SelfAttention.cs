@@ -76,6 +76,12 @@ public sealed class SelfAttention : nn.Module
             case AttentionSpec.Neighborhood na:
                 if (na.Height * na.Width != L) throw new ArgumentException($"neighbourhood map {na.Height}x{na.Width} does not hold {L} tokens");
                 if (probe is not null) probe(new AttentionProbs(blockIdx, DenseProbs(q, k, scale, null), Unwindowed: true));
+                if (L <= NeighborhoodAttention2d.DenseMaxTokens)
+                {
+                    var mask = NeighborhoodAttention2d.Mask(na.Height, na.Width, na.KernelH, na.KernelW);
+                    oup_BLC = DenseAttention(q, k, v, scale, mask).transpose(1, 2).reshape(B, L, C);
+                    break;
+                }
                 var shape = new long[] { B, numHeads, na.Height, na.Width, headDim };
                 var o = NeighborhoodAttention2d.Forward(q.reshape(shape), k.reshape(shape), v.reshape(shape), na.KernelH, na.KernelW, scale);
                 oup_BLC = o.permute(0, 2, 3, 1, 4).reshape(B, L, C);   // (B, H, W, heads, c) -> (B, L, C)
@@ -101,7 +107,7 @@ public sealed class SelfAttention : nn.Module
     public static Tensor DenseProbs(Tensor q, Tensor k, double scale, Tensor? bias)
     {
         var attn = (scale == 1.0 ? q : q.mul(scale)).matmul(k.transpose(-2, -1));
-        if (bias is not null) attn = attn.add(bias);
+        if (bias is not null) attn.add_(bias);
         return attn.softmax(-1);
     }
 }

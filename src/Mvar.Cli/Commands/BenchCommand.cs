@@ -1,0 +1,104 @@
+using System.CommandLine;
+using System.Globalization;
+using Mvar.Config;
+using Mvar.Evaluation;
+using Mvar.IO;
+using Mvar.Sampling;
+using Spectre.Console;
+
+namespace Mvar.Cli.Commands;
+
+/// <summary><c>mvar bench sample</c>: sampling speed and memory with random weights (see bench/README.md).</summary>
+public static class BenchCommand
+{
+    public static Command Create()
+    {
+        var bench = new Command("bench", "Benchmarks");
+        bench.Subcommands.Add(CreateSample());
+        return bench;
+    }
+
+    static Command CreateSample()
+    {
+        var preset = new Option<string?>("--preset") { Description = "built-in configuration, e.g. mvar-d16 or var-d16" };
+        var config = new Option<string?>("--config") { Description = "model configuration JSON instead of a preset" };
+        var arch = new Option<string?>("--arch") { Description = "override the architecture: var or mvar" };
+        var batch = new Option<int>("--batch") { Description = "images per sampling call", DefaultValueFactory = _ => 1 };
+        var repeats = new Option<int>("--repeats") { Description = "measured runs (median reported)", DefaultValueFactory = _ => 3 };
+        var warmup = new Option<int>("--warmup") { Description = "unmeasured runs first", DefaultValueFactory = _ => 1 };
+        var cfg = new Option<double>("--cfg") { Description = "classifier-free guidance strength", DefaultValueFactory = _ => 1.5 };
+        var topK = new Option<int>("--top-k") { Description = "top-k", DefaultValueFactory = _ => 900 };
+        var topP = new Option<double>("--top-p") { Description = "top-p", DefaultValueFactory = _ => 0.96 };
+        var seed = new Option<ulong>("--seed") { Description = "seed of the first run (run i uses seed + i)", DefaultValueFactory = _ => 0 };
+        var decodeChunk = new Option<int>("--decode-chunk") { Description = "images per decoder call (0: the whole batch)", DefaultValueFactory = _ => 0 };
+        var threads = new Option<int>("--threads") { Description = "torch intra-op threads (0: libtorch default)", DefaultValueFactory = _ => 0 };
+        var gemm = new Option<int>("--gemm-size") { Description = "side of the fp32 matmul measuring the GEMM peak (0: skip)", DefaultValueFactory = _ => 2048 };
+        var dtype = new Option<string>("--dtype") { Description = "transformer compute type: float32 (parity path) or bf16 (faster, approximate)", DefaultValueFactory = _ => "float32" };
+        var quiet = new Option<double>("--quiet-share") { Description = "repeat a run during which other processes used more than this share of the CPUs, and wait for such a quiet machine before each run (1: off)", DefaultValueFactory = _ => 0.05 };
+        var retries = new Option<int>("--max-retries") { Description = "most disturbed runs to repeat", DefaultValueFactory = _ => 6 };
+        var json = new Option<string?>("--json") { Description = "write the result as JSON" };
+        var cmd = new Command("sample", "Time sampling (transformer and decode), memory, KV cache and FLOPs with random weights")
+        {
+            preset, config, arch, batch, repeats, warmup, cfg, topK, topP, seed, decodeChunk, threads, gemm, dtype, quiet, retries, json,
+        };
+        return cmd.WithAction(p =>
+        {
+            string? presetName = p.GetValue(preset), configPath = p.GetValue(config);
+            if ((presetName == null) == (configPath == null)) throw new MvarException("give exactly one of --config FILE or --preset NAME");
+            var modelConfig = presetName != null ? Presets.Get(presetName) : ModelConfig.Load(configPath!);
+            if (modelConfig.Transformer == null) throw new ConfigException($"{presetName ?? configPath}: the configuration has no transformer section");
+            if (p.GetValue(arch) is { } a)
+            {
+                if (a is not ("var" or "mvar")) throw new MvarException($"--arch must be var or mvar, got \"{a}\"");
+                modelConfig = modelConfig.WithArch(a);
+            }
+            string? jsonPath = p.GetValue(json);
+            if (jsonPath != null) TokenizerOptions.CheckWritable(jsonPath);
+            var options = new SamplingBenchmarkOptions
+            {
+                Name = presetName ?? Path.GetFileName(configPath!), Batch = p.GetValue(batch), Repeats = p.GetValue(repeats), Warmup = p.GetValue(warmup),
+                Sampling = new SamplingOptions { Cfg = p.GetValue(cfg), TopK = p.GetValue(topK), TopP = p.GetValue(topP), Seed = p.GetValue(seed) },
+                DecodeChunk = p.GetValue(decodeChunk), Threads = p.GetValue(threads), GemmSize = p.GetValue(gemm),
+                Dtype = SamplingBenchmark.ParseDtype(p.GetValue(dtype)!),
+                QuietShare = p.GetValue(quiet), MaxRetries = p.GetValue(retries),
+                Progress = line => Console.Error.WriteLine(line),
+            };
+            var r = SamplingBenchmark.Run(modelConfig, options);
+            Print(r);
+            if (jsonPath != null)
+            {
+                AtomicFile.WriteAllText(jsonPath, r.ToJson());
+                Console.Error.WriteLine($"wrote {jsonPath}");
+            }
+            return 0;
+        });
+    }
+
+    static string F(double x, string fmt = "F2") => double.IsNaN(x) ? "-" : x.ToString(fmt, CultureInfo.InvariantCulture);
+    static string Ratio(double official, double ours) => double.IsNaN(official) ? "" : $"{official / ours:F2}x";
+
+    static void Print(SamplingBenchmarkResult r)
+    {
+        var off = r.Batch == 1 && r.Dtype == "float32" && r.Cfg == 1.5 && r.TopK == 900 && Math.Abs(r.TopP - 0.96) < 1e-9 ? OfficialReference.For(r.Arch, r.Depth) : null;
+        var table = new Table().Title($"{Markup.Escape(r.Name)}: {r.Arch}-d{r.Depth}, B={r.Batch}, cfg {F(r.Cfg, "G")}, top-k {r.TopK}, top-p {F(r.TopP, "G")}, {r.Threads} threads, {r.Dtype}")
+            .AddColumns("measure", "ours", "official PyTorch (B=1)", "speed-up / ratio");
+        void Row(string name, double ours, double? official, string fmt = "F2", bool time = true) =>
+            table.AddRow(name, F(ours, fmt), official is { } o ? F(o, fmt) : "", official is { } o2 ? (time ? Ratio(o2, ours) : $"{ours / o2:F2}") : "");
+        Row("seconds per image", r.SecondsPerImage, off?.SecondsPerImage);
+        Row("  transformer s/image", r.TransformerSeconds, off?.TransformerSeconds);
+        Row("  decode s/image", r.DecodeSeconds, off?.DecodeSeconds);
+        Row("RSS after load (MB)", r.RssAfterLoadMb, off?.RssAfterLoadMb, "F0", time: false);
+        Row("peak RSS (MB)", r.PeakRssMb, off?.PeakRssMb, "F0", time: false);
+        Row("peak above load (MB)", r.PeakRssMb - r.RssAfterLoadMb, off is null ? null : off.PeakRssMb - off.RssAfterLoadMb, "F0", time: false);
+        Row("  transformer phase (MB)", r.TransformerPeakAboveLoadMb, null, "F0");
+        Row("  decode phase (MB)", r.DecodePeakAboveLoadMb, null, "F0");
+        Row("KV cache (MB)", r.KvCacheBytes / 1048576.0, off?.KvCacheMb, "F1", time: false);
+        Row("GFLOP per image (transformer)", r.GflopsPerImage, null, "F1");
+        Row("transformer GFLOP/s", r.TransformerGflopPerSecond, null, "F1");
+        Row($"fp32 GEMM peak GFLOP/s ({r.GemmSize}^3)", r.GemmPeakGflopPerSecond, null, "F1");
+        Row("fraction of GEMM peak", r.FractionOfGemmPeak, null, "P0");
+        Row("transformer fp32 floor s/image", r.TransformerFloorSeconds, null);
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine($"median of {r.Repeats} run(s) after {r.Warmup} warm-up ({r.DisturbedRunsDiscarded} disturbed run(s) discarded; others' CPU share in kept runs: {string.Join(" ", r.ForeignCpuSharePerRun.Select(x => x.ToString("P0", CultureInfo.InvariantCulture)))}); decode chunk {r.DecodeChunk}; load average {string.Join(" ", r.LoadAverageStart)} -> {string.Join(" ", r.LoadAverageEnd)}; {Markup.Escape(r.Machine)}");
+    }
+}
