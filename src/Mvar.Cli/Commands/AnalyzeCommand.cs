@@ -23,12 +23,7 @@ public static class AnalyzeCommand
 
     static Command CreateAttention()
     {
-        var config = new Option<string?>("--config") { Description = "model configuration JSON (tokenizer and transformer sections)" };
-        var preset = new Option<string?>("--preset") { Description = $"built-in configuration: {string.Join(", ", Presets.All.Keys.Where(k => Presets.All[k].Transformer != null))}" };
-        var vae = new Option<string>("--vae") { Description = "tokenizer checkpoint (VQ-VAE state dict)", Required = true };
-        var model = new Option<string>("--model") { Description = "transformer checkpoint (VAR or MVAR state dict)", Required = true };
-        var key = new Option<string?>("--key") { Description = "key path of the state dict inside the model checkpoint" };
-        var arch = new Option<string?>("--arch") { Description = "override the configuration's architecture: var or mvar" };
+        var models = new ModelOptions();
         var images = new Option<string?>("--images") { Description = "a folder of images (PNG/JPEG) to tokenize and analyse (with the unconditional class row)" };
         var samples = new Option<int?>("--samples") { Description = "generate N samples (random classes) with the model and analyse their tokens" };
         var seed = new Option<ulong>("--seed") { Description = "seed of the generated samples", DefaultValueFactory = _ => 0 };
@@ -39,11 +34,12 @@ public static class AnalyzeCommand
         var output = new Option<string>("--out") { Description = "output folder (created if missing): attention.json, scale_mass.png, window_mass.png, adjacent_window.png (VAR), own_window.png, blocks/scale_mass_blockN.png", Required = true };
         var cmd = new Command("attention", "Attention mass per source scale and within k x k neighbourhoods (VAR), or within-scale neighbourhood mass (MVAR)")
         {
-            config, preset, vae, model, key, arch, images, samples, seed, cfg, topK, topP, batch, output,
+            images, samples, seed, cfg, topK, topP, batch, output,
         };
+        models.AddTo(cmd);
         return cmd.WithAction(p =>
         {
-            var modelConfig = SampleCommand.ResolveConfig(p.GetValue(config), p.GetValue(preset), p.GetValue(arch));
+            var modelConfig = models.ResolveConfig(p);
             var tc = modelConfig.Tokenizer;
             string? dir = p.GetValue(images);
             int? n = p.GetValue(samples);
@@ -64,13 +60,11 @@ public static class AnalyzeCommand
             if (File.Exists(outDir)) throw new MvarException($"--out {outDir} is a file, not a folder");
             string parent = Path.GetDirectoryName(Path.GetFullPath(outDir))!;
             if (!Directory.Exists(parent)) throw new MvarException($"cannot write {outDir}: the directory {parent} does not exist");
-            string vaePath = p.GetValue(vae)!, modelPath = p.GetValue(model)!;
-            if (!File.Exists(vaePath)) throw new CheckpointException($"tokenizer checkpoint not found: {vaePath}");
-            if (!File.Exists(modelPath)) throw new CheckpointException($"model checkpoint not found: {modelPath}");
 
             using var _ = no_grad();
-            using var tokenizer = VqVaeLoader.Load(tc, vaePath);
-            using var transformer = ScaleTransformer.Load(modelConfig, modelPath, p.GetValue(key));
+            var (tokenizer, transformer) = models.Load(p, modelConfig);
+            using var _t = tokenizer;
+            using var _m = transformer;
             var stats = new AttentionStatistics(transformer.Layout, transformer.Depth);
             if (dir != null)
             {

@@ -14,12 +14,7 @@ public static class EditCommand
 {
     public static Command Create()
     {
-        var config = new Option<string?>("--config") { Description = "model configuration JSON (tokenizer and transformer sections)" };
-        var preset = new Option<string?>("--preset") { Description = $"built-in configuration: {string.Join(", ", Presets.All.Keys.Where(k => Presets.All[k].Transformer != null))}" };
-        var vae = new Option<string>("--vae") { Description = "tokenizer checkpoint (VQ-VAE state dict)", Required = true };
-        var model = new Option<string>("--model") { Description = "transformer checkpoint (VAR or MVAR state dict)", Required = true };
-        var key = new Option<string?>("--key") { Description = "key path of the state dict inside the model checkpoint" };
-        var arch = new Option<string?>("--arch") { Description = "override the configuration's architecture: var or mvar" };
+        var models = new ModelOptions();
         var image = new Argument<string>("IMAGE") { Description = "the image to edit (PNG/JPEG; resized and centre-cropped to the model's size)" };
         var box = new Option<string?>("--box") { Description = "the region as x0,y0,x1,y1, fractions of the (cropped) image in [0, 1]" };
         var mask = new Option<string?>("--mask") { Description = "the region as a mask image of the same size as IMAGE: white = region, black = the rest" };
@@ -36,11 +31,12 @@ public static class EditCommand
         var tokensOut = new Option<string?>("--tokens-out") { Description = "also write the edits' tokens (JSON, as sample --tokens-out; \"no class\" is class num_classes)" };
         var cmd = new Command("edit", "Zero-shot editing (in-painting, out-painting, class-conditional editing) with a VAR or MVAR checkpoint")
         {
-            config, preset, vae, model, key, arch, image, box, mask, mode, cls, noClass, count, cfg, topK, topP, seed, smooth, output, tokensOut,
+            image, box, mask, mode, cls, noClass, count, cfg, topK, topP, seed, smooth, output, tokensOut,
         };
+        models.AddTo(cmd);
         return cmd.WithAction(p =>
         {
-            var modelConfig = SampleCommand.ResolveConfig(p.GetValue(config), p.GetValue(preset), p.GetValue(arch));
+            var modelConfig = models.ResolveConfig(p);
             var t = modelConfig.Transformer!;
             var tc = modelConfig.Tokenizer;
             var options = new SamplingOptions
@@ -90,13 +86,11 @@ public static class EditCommand
                 keep = ZeroShotEditor.RegionToKeepMask(region, side, editMode);
             }
             ZeroShotEditor.CheckKeepMask(keep);
-            string vaePath = p.GetValue(vae)!, modelPath = p.GetValue(model)!;
-            if (!File.Exists(vaePath)) throw new CheckpointException($"tokenizer checkpoint not found: {vaePath}");
-            if (!File.Exists(modelPath)) throw new CheckpointException($"model checkpoint not found: {modelPath}");
 
             using var _ = no_grad();
-            using var tokenizer = VqVaeLoader.Load(tc, vaePath);
-            using var transformer = ScaleTransformer.Load(modelConfig, modelPath, p.GetValue(key));
+            var (tokenizer, transformer) = models.Load(p, modelConfig);
+            using var _t = tokenizer;
+            using var _m = transformer;
             var sampler = new ScaleSampler(transformer, tokenizer);
             using var scope = NewDisposeScope();
             var (cpx, cw, ch) = ImageFiles.ResizeAndCrop(px, w, h, tc.InChannels, size);

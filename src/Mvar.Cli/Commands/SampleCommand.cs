@@ -14,12 +14,7 @@ public static class SampleCommand
 {
     public static Command Create()
     {
-        var config = new Option<string?>("--config") { Description = "model configuration JSON (tokenizer and transformer sections)" };
-        var preset = new Option<string?>("--preset") { Description = $"built-in configuration: {string.Join(", ", Presets.All.Keys.Where(k => Presets.All[k].Transformer != null))}" };
-        var vae = new Option<string>("--vae") { Description = "tokenizer checkpoint (VQ-VAE state dict)", Required = true };
-        var model = new Option<string>("--model") { Description = "transformer checkpoint (VAR or MVAR state dict)", Required = true };
-        var key = new Option<string?>("--key") { Description = "key path of the state dict inside the model checkpoint, e.g. mvar_wo_ddp or trainer/mvar_wo_ddp" };
-        var arch = new Option<string?>("--arch") { Description = "override the configuration's architecture: var or mvar (a VAR checkpoint can be sampled as MVAR and back)" };
+        var models = new ModelOptions();
         var classes = new Option<string?>("--class") { Description = "comma-separated class ids, e.g. 3,7 (one sample each, times --count)" };
         var random = new Option<bool>("--random-classes") { Description = "draw the classes at random from the seeded generator (the default without --class)" };
         var count = new Option<int?>("--count") { Description = "samples per class with --class (default 1); number of samples with random classes (default 4)" };
@@ -35,12 +30,13 @@ public static class SampleCommand
         var dtype = new Option<string>("--dtype") { Description = "transformer compute type: float32 (exact, the default) or bf16 (faster on CPUs with bf16 support, approximate)", DefaultValueFactory = _ => "float32" };
         var cmd = new Command("sample", "Generate class-conditional images with a VAR or MVAR checkpoint")
         {
-            config, preset, vae, model, key, arch, classes, random, count, cfg, topK, topP, seed, smooth, output, tokensOut, progression, npz, dtype,
+            classes, random, count, cfg, topK, topP, seed, smooth, output, tokensOut, progression, npz, dtype,
         };
+        models.AddTo(cmd);
         return cmd.WithAction(p =>
         {
             var total = Stopwatch.StartNew();
-            var modelConfig = ResolveConfig(p.GetValue(config), p.GetValue(preset), p.GetValue(arch));
+            var modelConfig = models.ResolveConfig(p);
             var t = modelConfig.Transformer!;
             var options = new SamplingOptions
             {
@@ -52,14 +48,12 @@ public static class SampleCommand
             string? tokensPath = p.GetValue(tokensOut), progressionPath = p.GetValue(progression), npzPath = p.GetValue(npz);
             foreach (var path in new[] { outPath, tokensPath, progressionPath, npzPath })
                 if (path != null) TokenizerOptions.CheckWritable(path);
-            string vaePath = p.GetValue(vae)!, modelPath = p.GetValue(model)!;
-            if (!File.Exists(vaePath)) throw new CheckpointException($"tokenizer checkpoint not found: {vaePath}");
-            if (!File.Exists(modelPath)) throw new CheckpointException($"model checkpoint not found: {modelPath}");
 
-            using var _ = no_grad();
-            using var tokenizer = VqVaeLoader.Load(modelConfig.Tokenizer, vaePath);
             var computeType = Mvar.Evaluation.SamplingBenchmark.ParseDtype(p.GetValue(dtype)!);
-            using var transformer = ScaleTransformer.Load(modelConfig, modelPath, p.GetValue(key));
+            using var _ = no_grad();
+            var (tokenizer, transformer) = models.Load(p, modelConfig);
+            using var _t = tokenizer;
+            using var _m = transformer;
             if (computeType != ScalarType.Float32) transformer.ToComputeType(computeType);
             var sampler = new ScaleSampler(transformer, tokenizer);
             Console.Error.WriteLine($"loaded {t.Arch} (depth {t.Depth}, {transformer.ParameterCount() / 1e6:F1}M parameters) in {total.Elapsed.TotalSeconds:F1}s");
@@ -86,19 +80,6 @@ public static class SampleCommand
                 + $"total {total.Elapsed.TotalSeconds:F1}s" + (tokensPath != null ? $"; tokens in {tokensPath}" : "") + (npzPath != null ? $"; arrays in {npzPath}" : "") + (progressionPath != null ? $"; progression in {progressionPath}" : ""));
             return 0;
         });
-    }
-
-    internal static ModelConfig ResolveConfig(string? config, string? preset, string? arch)
-    {
-        if ((config == null) == (preset == null)) throw new MvarException("give exactly one of --config FILE or --preset NAME");
-        var c = preset != null ? Presets.Get(preset) : ModelConfig.Load(config!);
-        if (c.Transformer == null) throw new ConfigException($"{config ?? preset}: the configuration has no transformer section");
-        if (arch != null)
-        {
-            if (arch is not ("var" or "mvar")) throw new MvarException($"--arch must be var or mvar, got \"{arch}\"");
-            c = c.WithArch(arch);
-        }
-        return c;
     }
 
     /// <summary>The classes to sample, or null for random classes (then <paramref name="randomCount"/> samples).</summary>

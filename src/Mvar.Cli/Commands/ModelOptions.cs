@@ -1,0 +1,58 @@
+using System.CommandLine;
+using Mvar.Config;
+using Mvar.Tokenizer;
+using Mvar.Transformer;
+
+namespace Mvar.Cli.Commands;
+
+/// <summary>
+/// The options that choose and load a tokenizer + transformer pair (sample, edit, analyze): exactly one of
+/// --config / --preset, --vae, --model, --key, --arch.
+/// </summary>
+public sealed class ModelOptions
+{
+    public readonly Option<string?> Config = new("--config") { Description = "model configuration JSON (tokenizer and transformer sections)" };
+    public readonly Option<string?> Preset = new("--preset") { Description = $"built-in configuration: {string.Join(", ", Presets.All.Keys.Where(k => Presets.All[k].Transformer != null))}" };
+    public readonly Option<string> Vae = new("--vae") { Description = "tokenizer checkpoint (VQ-VAE state dict)", Required = true };
+    public readonly Option<string> Model = new("--model") { Description = "transformer checkpoint (VAR or MVAR state dict)", Required = true };
+    public readonly Option<string?> Key = new("--key") { Description = "key path of the state dict inside the model checkpoint, e.g. mvar_wo_ddp or trainer/mvar_wo_ddp" };
+    public readonly Option<string?> Arch = new("--arch") { Description = "override the configuration's architecture: var or mvar (a VAR checkpoint can be sampled as MVAR and back)" };
+
+    public void AddTo(Command cmd)
+    {
+        foreach (var o in new Option[] { Config, Preset, Vae, Model, Key, Arch }) cmd.Options.Add(o);
+    }
+
+    /// <summary>The configuration chosen on the command line, with --arch applied.</summary>
+    public ModelConfig ResolveConfig(ParseResult p) => ResolveConfig(p.GetValue(Config), p.GetValue(Preset), p.GetValue(Arch));
+
+    internal static ModelConfig ResolveConfig(string? config, string? preset, string? arch)
+    {
+        if ((config == null) == (preset == null)) throw new MvarException("give exactly one of --config FILE or --preset NAME");
+        var c = preset != null ? Presets.Get(preset) : ModelConfig.Load(config!);
+        if (c.Transformer == null) throw new ConfigException($"{config ?? preset}: the configuration has no transformer section");
+        if (arch != null)
+        {
+            if (arch is not ("var" or "mvar")) throw new MvarException($"--arch must be var or mvar, got \"{arch}\"");
+            c = c.WithArch(arch);
+        }
+        return c;
+    }
+
+    /// <summary>Fails early, before long work, when a checkpoint file is missing.</summary>
+    public void CheckFilesExist(ParseResult p)
+    {
+        string vaePath = p.GetValue(Vae)!, modelPath = p.GetValue(Model)!;
+        if (!File.Exists(vaePath)) throw new CheckpointException($"tokenizer checkpoint not found: {vaePath}");
+        if (!File.Exists(modelPath)) throw new CheckpointException($"model checkpoint not found: {modelPath}");
+    }
+
+    /// <summary>The tokenizer and the transformer with their checkpoints loaded.</summary>
+    public (VqVae tokenizer, ScaleTransformer transformer) Load(ParseResult p, ModelConfig config)
+    {
+        CheckFilesExist(p);
+        var tokenizer = VqVaeLoader.Load(config.Tokenizer, p.GetValue(Vae)!);
+        try { return (tokenizer, ScaleTransformer.Load(config, p.GetValue(Model)!, p.GetValue(Key))); }
+        catch { tokenizer.Dispose(); throw; }
+    }
+}
