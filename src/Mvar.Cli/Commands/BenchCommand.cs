@@ -44,14 +44,7 @@ public static class BenchCommand
         return cmd.WithAction(p =>
         {
             string? presetName = p.GetValue(preset), configPath = p.GetValue(config);
-            if ((presetName == null) == (configPath == null)) throw new MvarException("give exactly one of --config FILE or --preset NAME");
-            var modelConfig = presetName != null ? Presets.Get(presetName) : ModelConfig.Load(configPath!);
-            if (modelConfig.Transformer == null) throw new ConfigException($"{presetName ?? configPath}: the configuration has no transformer section");
-            if (p.GetValue(arch) is { } a)
-            {
-                if (a is not ("var" or "mvar")) throw new MvarException($"--arch must be var or mvar, got \"{a}\"");
-                modelConfig = modelConfig.WithArch(a);
-            }
+            var modelConfig = ModelOptions.ResolveConfig(configPath, presetName, p.GetValue(arch));
             string? jsonPath = p.GetValue(json);
             if (jsonPath != null) TokenizerOptions.CheckWritable(jsonPath);
             var options = new SamplingBenchmarkOptions

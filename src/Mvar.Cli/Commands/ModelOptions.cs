@@ -26,10 +26,16 @@ public sealed class ModelOptions
     /// <summary>The configuration chosen on the command line, with --arch applied.</summary>
     public ModelConfig ResolveConfig(ParseResult p) => ResolveConfig(p.GetValue(Config), p.GetValue(Preset), p.GetValue(Arch));
 
-    internal static ModelConfig ResolveConfig(string? config, string? preset, string? arch)
+    /// <summary>The configuration of exactly one of --config FILE / --preset NAME (also the tokenizer commands' choice).</summary>
+    internal static ModelConfig Choose(string? config, string? preset)
     {
         if ((config == null) == (preset == null)) throw new MvarException("give exactly one of --config FILE or --preset NAME");
-        var c = preset != null ? Presets.Get(preset) : ModelConfig.Load(config!);
+        return preset != null ? Presets.Get(preset) : ModelConfig.Load(config!);
+    }
+
+    internal static ModelConfig ResolveConfig(string? config, string? preset, string? arch)
+    {
+        var c = Choose(config, preset);
         if (c.Transformer == null) throw new ConfigException($"{config ?? preset}: the configuration has no transformer section");
         if (arch != null)
         {

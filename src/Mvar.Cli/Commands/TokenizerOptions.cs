@@ -14,14 +14,7 @@ public sealed class TokenizerOptions
     public void AddTo(Command cmd) { cmd.Options.Add(Config); cmd.Options.Add(Preset); cmd.Options.Add(Vae); }
 
     /// <summary>The tokenizer configuration chosen on the command line.</summary>
-    public TokenizerConfig ResolveConfig(ParseResult p)
-    {
-        string? config = p.GetValue(Config), preset = p.GetValue(Preset);
-        if ((config == null) == (preset == null))
-            throw new MvarException("give exactly one of --config FILE or --preset NAME");
-        if (preset != null) return Presets.Get(preset).Tokenizer;
-        return ModelConfig.Load(config!).Tokenizer;
-    }
+    public TokenizerConfig ResolveConfig(ParseResult p) => ModelOptions.Choose(p.GetValue(Config), p.GetValue(Preset)).Tokenizer;
 
     /// <summary>The tokenizer with its checkpoint loaded.</summary>
     public VqVae Load(ParseResult p)
