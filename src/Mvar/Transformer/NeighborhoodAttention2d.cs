@@ -91,23 +91,13 @@ public static class NeighborhoodAttention2d
         return tensor(m, [N, N]).DetachFromDisposeScope();
     });
 
-    /// <summary>The same attention written as dense attention with an N x N mask (a slow reference for tests and tiny maps).</summary>
+    /// <summary>The same attention written as dense attention with the N x N <see cref="Mask"/> (the small-map path, and the reference the tiled path is tested against).</summary>
     public static Tensor DenseReference(Tensor q, Tensor k, Tensor v, int kernelH, int kernelW, double scale)
     {
         using var scope = NewDisposeScope();
         long B = q.shape[0], heads = q.shape[1], d = q.shape[4];
         int H = (int)q.shape[2], W = (int)q.shape[3], N = H * W;
-        long[] rs = WindowStarts(H, kernelH), cs = WindowStarts(W, kernelW);
-        var mask = new float[N * N];
-        for (int i = 0; i < H; i++)
-        for (int j = 0; j < W; j++)
-        for (int r = 0; r < H; r++)
-        for (int c = 0; c < W; c++)
-        {
-            bool inside = r >= rs[i] && r < rs[i] + kernelH && c >= cs[j] && c < cs[j] + kernelW;
-            mask[(i * W + j) * N + r * W + c] = inside ? 0f : float.NegativeInfinity;
-        }
-        var bias = tensor(mask, [N, N], device: q.device);
+        var bias = Mask(H, W, kernelH, kernelW);   // shared: never disposed here
         var qf = q.reshape(B, heads, N, d); var kf = k.reshape(B, heads, N, d); var vf = v.reshape(B, heads, N, d);
         var attn = qf.mul(scale).matmul(kf.transpose(-2, -1)).add(bias).softmax(-1);
         return attn.matmul(vf).reshape(B, heads, H, W, d).MoveToOuterDisposeScope();
