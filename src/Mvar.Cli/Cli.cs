@@ -22,11 +22,15 @@ public static class Cli
     public static int Run(Func<int> body)
     {
         try { return body(); }
-        catch (MvarException e) { return Fail(e.Message, ExitUserError, e); }
-        catch (IOException e) { return Fail(e.Message, ExitUserError, e); }
-        catch (UnauthorizedAccessException e) { return Fail(e.Message, ExitUserError, e); }
-        catch (Exception e) { return Fail($"internal error: {e.GetType().Name}: {e.Message}", ExitInternalError, e); }
+        catch (Exception e) { return Report(e); }
     }
+
+    /// <summary>Prints the one-line error of <paramref name="e"/> and returns its exit code (see <see cref="Run"/>).</summary>
+    public static int Report(Exception e) => e switch
+    {
+        MvarException or IOException or UnauthorizedAccessException => Fail(e.Message, ExitUserError, e),
+        _ => Fail($"internal error: {e.GetType().Name}: {e.Message}", ExitInternalError, e),
+    };
 
     static int Fail(string message, int code, Exception e)
     {

@@ -6,13 +6,17 @@ using Mvar.Data;
 using Mvar.IO;
 using Mvar.Tokenizer;
 using Mvar.Training;
+using Mvar.Training.Distributed;
 using Mvar.Transformer;
 using Spectre.Console;
 using static TorchSharp.torch;
 
 namespace Mvar.Cli.Commands;
 
-/// <summary><c>mvar train tokenizer|transformer</c>: training runs that save resumable checkpoints.</summary>
+/// <summary>
+/// <c>mvar train tokenizer|transformer</c>: training runs that save resumable checkpoints. Started by Open MPI's
+/// mpirun (<c>mpirun -np N mvar train ...</c>) they train data-parallel over the N ranks; rank 0 prints and writes.
+/// </summary>
 public static class TrainCommand
 {
     public const int ExitInterrupted = 130;
@@ -37,8 +41,33 @@ public static class TrainCommand
         public readonly Option<string?> DataCache = new("--data-cache") { Description = "folder for the uncompressed copies of .gz data files (default: the system temp folder)" };
 
         public readonly Option<int?> Limit = new("--limit") { Description = "use only the first N images of the data set (quick runs)" };
+        public readonly Option<bool> Mpi = new("--mpi") { Description = "require a data-parallel run started by Open MPI's mpirun (without it, mpirun is detected from the environment)" };
 
-        public void AddTo(Command c) { foreach (var o in new Option[] { Config, Data, Out, Resume, StopAfter, BadFiles, DataCache, Limit }) c.Options.Add(o); }
+        public void AddTo(Command c) { foreach (var o in new Option[] { Config, Data, Out, Resume, StopAfter, BadFiles, DataCache, Limit, Mpi }) c.Options.Add(o); }
+
+        /// <summary>
+        /// Runs <paramref name="body"/> with the process's communicator. Under MPI an error on one rank prints its line and
+        /// aborts the whole job (the other ranks may be waiting for it); a normal end finalises MPI.
+        /// </summary>
+        public Func<ParseResult, int> WithRanks(Func<ParseResult, ICommunicator, int> body) => p =>
+        {
+            var comm = Communicators.FromEnvironment(p.GetValue(Mpi));
+            if (comm is not MpiCommunicator) return body(p, comm);
+            int threads = Communicators.ThreadsPerRank(comm);
+            set_num_threads(threads);
+            if (comm.Rank == 0) Console.WriteLine($"MPI: {comm.Size} ranks, {threads} torch thread(s) per rank");
+            int code;
+            try { code = body(p, comm); }
+            catch (Exception e)
+            {
+                code = Cli.Report(e);
+                Console.Error.Flush();
+                comm.Abort(code);
+                return code;
+            }
+            comm.Dispose();
+            return code;
+        };
 
         public IImageDataset OpenData(ParseResult p, string spec, Dictionary<string, string> info)
         {
@@ -98,8 +127,9 @@ public static class TrainCommand
         var initFrom = new Option<string?>("--init-from") { Description = "start from this tokenizer checkpoint (VQ-VAE state dict) instead of random weights" };
         var cmd = new Command("tokenizer", "Train the multi-scale VQ-VAE tokenizer (reconstruction + VQ loss)") { initFrom };
         common.AddTo(cmd);
-        return cmd.WithAction(p =>
+        return cmd.WithAction(common.WithRanks((p, comm) =>
         {
+            Action<string> say = comm.Rank == 0 ? Console.WriteLine : _ => { };
             var (config, outDir, dataSpec, info) = common.Resolve(p, "tokenizer");
             Directory.CreateDirectory(outDir);
             var data = common.OpenData(p, dataSpec, info);
@@ -110,23 +140,23 @@ public static class TrainCommand
             if (init != null) vae = VqVaeLoader.Load(config.Tokenizer, init);
             else { vae = new VqVae(config.Tokenizer); }
             using var _vae = vae;
-            using var trainer = new TokenizerTrainer(config, vae, batches);
+            using var trainer = new TokenizerTrainer(config, vae, batches, comm);
             foreach (var (k, v) in info) trainer.Info[k] = v;
             trainer.Info["data"] = dataSpec;
             if (p.GetValue(common.Resume) != null) trainer.Restore(outDir);
-            else AtomicFile.WriteAllText(Path.Combine(outDir, "config.json"), config.ToJson());
+            else if (comm.Rank == 0) AtomicFile.WriteAllText(Path.Combine(outDir, "config.json"), config.ToJson());
 
             var valIdx = Enumerable.Range(0, Math.Min(8, data.Count)).ToList();
             var val = batches.Load(valIdx, train: false) ?? throw new MvarException("none of the first validation images is readable");
             using var valImages = val.images.DetachFromDisposeScope();
-            Console.WriteLine($"tokenizer: {vae.ParameterCount():N0} parameters, {data.Count} images ({dataSpec}), {trainer.Order.ItersPerEpoch} steps/epoch, {trainer.TotalSteps} steps" +
+            say($"tokenizer: {vae.ParameterCount():N0} parameters, {data.Count} images ({dataSpec}), {trainer.Order.ItersPerEpoch} steps/epoch, {trainer.TotalSteps} steps" +
                               (trainer.NextStep > 0 ? $", resuming at step {trainer.NextStep}" : ""));
             int code = RunLoop(trainer, outDir, p.GetValue(common.StopAfter),
                 onEpochEnd: e => trainer.SaveReconstructions(valImages, Path.Combine(outDir, $"recon-epoch{e + 1:D3}.png")),
                 describe: m => $"rec {Get(m, "rec"):F4} vq {Get(m, "vq"):F4} usage {Get(m, "usage_all"):F1}% [" +
                                string.Join(" ", Enumerable.Range(0, vae.PatchNums.Length).Select(si => $"{Get(m, $"usage_s{si}"):F0}")) + "]");
             return code;
-        });
+        }));
     }
 
     // ---------------------------------------------------------------- transformer
@@ -142,8 +172,9 @@ public static class TrainCommand
         var varMask = new Option<bool>("--var-mask-in-small-group") { Description = "with --init-from a VAR checkpoint: use VAR's block-causal mask in MVAR's small-scale group, as the official strict load does" };
         var cmd = new Command("transformer", "Train a VAR or MVAR transformer on the token maps of a data set") { arch, vae, cache, initFrom, initKey, varMask };
         common.AddTo(cmd);
-        return cmd.WithAction(p =>
+        return cmd.WithAction(common.WithRanks((p, comm) =>
         {
+            Action<string> say = comm.Rank == 0 ? Console.WriteLine : _ => { };
             var (config, outDir, dataSpec, info) = common.Resolve(p, "transformer");
             if (config.Transformer == null) throw new MvarException("the configuration has no transformer section");
             if (p.GetValue(arch) is string a) config = config.WithArch(a);
@@ -160,18 +191,28 @@ public static class TrainCommand
             using var tokenizer = VqVaeLoader.Load(config.Tokenizer, vaePath);
             string cachePath = p.GetValue(cache) ?? info.GetValueOrDefault("cache") ?? Path.Combine(outDir, "tokens.cache");
             long fp = TokenCache.Fingerprint(vaePath, config.Tokenizer, data, pre);
-            var tokens = TokenCache.TryOpen(cachePath, fp, config.Tokenizer.PatchNums);
-            if (tokens == null)
+            TokenCache OpenOrBuild(Action<string> log)
             {
+                if (TokenCache.TryOpen(cachePath, fp, config.Tokenizer.PatchNums) is { } cached)
+                {
+                    log($"token maps: {cachePath} ({cached.Count} images, cached)");
+                    return cached;
+                }
                 var sw = Stopwatch.StartNew();
-                Console.WriteLine($"tokenizing {data.Count} images into {cachePath} ...");
+                log($"tokenizing {data.Count} images into {cachePath} ...");
                 using (no_grad())
-                    tokens = TokenCache.Build(cachePath, fp, tokenizer, batches, (done, all) =>
+                    return TokenCache.Build(cachePath, fp, tokenizer, batches, (done, all) =>
                     {
-                        if (done % 1024 < 32 || done == all) Console.WriteLine($"  {done}/{all} images ({sw.Elapsed.TotalSeconds:F0}s)");
+                        if (done % 1024 < 32 || done == all) log($"  {done}/{all} images ({sw.Elapsed.TotalSeconds:F0}s)");
                     });
             }
-            else Console.WriteLine($"token maps: {cachePath} ({tokens.Count} images, cached)");
+            // Several ranks: rank 0 builds the cache; then the first rank of every other host builds its own copy if
+            // that host does not see rank 0's file (no shared folder); then everyone opens it.
+            TokenCache? tokens = comm.Rank == 0 ? OpenOrBuild(say) : null;
+            comm.Barrier();
+            if (comm.Rank != 0 && comm.LocalRank == 0) tokens = OpenOrBuild(_ => { });
+            comm.Barrier();
+            tokens ??= TokenCache.TryOpen(cachePath, fp, config.Tokenizer.PatchNums) ?? throw new MvarException($"{cachePath}: the token cache built by this host's first rank cannot be read");
 
             var layout = new ScaleLayout(config.Tokenizer.PatchNums);
             bool useVarMask = p.GetValue(varMask) || info.GetValueOrDefault("var_mask_in_small_group") == "true";
@@ -184,22 +225,22 @@ public static class TrainCommand
                 model.LoadStateDict(sd, init);
                 foreach (var x in sd.Values) x.Dispose();
             }
-            using var trainer = new TransformerTrainer(config, model, tokenizer.Quantize, tokens);
+            using var trainer = new TransformerTrainer(config, model, tokenizer.Quantize, tokens, comm);
             foreach (var (k, v) in info) trainer.Info[k] = v;
             trainer.Info["data"] = dataSpec; trainer.Info["vae"] = Path.GetFullPath(vaePath); trainer.Info["arch"] = t.Arch;
             trainer.Info["cache"] = Path.GetFullPath(cachePath); trainer.Info["var_mask_in_small_group"] = useVarMask ? "true" : "false";
             if (init != null) trainer.Info["init_from"] = Path.GetFullPath(init);
             if (p.GetValue(common.Resume) != null) trainer.Restore(outDir);
-            else AtomicFile.WriteAllText(Path.Combine(outDir, "config.json"), config.ToJson());
-            if (trainer.NeverTrainedWarning is string w) Console.Error.WriteLine($"warning: {w}");
+            else if (comm.Rank == 0) AtomicFile.WriteAllText(Path.Combine(outDir, "config.json"), config.ToJson());
+            if (trainer.NeverTrainedWarning is string w && comm.Rank == 0) Console.Error.WriteLine($"warning: {w}");
 
-            Console.WriteLine($"{t.Arch}: {model.ParameterCount():N0} parameters, {tokens.Count} images ({dataSpec}), {trainer.Order.ItersPerEpoch} steps/epoch, {trainer.TotalSteps} steps, lr {config.Training!.LearningRate:g3}" +
+            say($"{t.Arch}: {model.ParameterCount():N0} parameters, {tokens.Count} images ({dataSpec}), {trainer.Order.ItersPerEpoch} steps/epoch, {trainer.TotalSteps} steps, lr {config.Training!.LearningRate:g3}" +
                               (trainer.NextStep > 0 ? $", resuming at step {trainer.NextStep}" : ""));
             int K = layout.Count;
             return RunLoop(trainer, outDir, p.GetValue(common.StopAfter), onEpochEnd: null,
                 describe: m => $"Lm {Get(m, "Lm"):F3} acc {Get(m, "Accm"):F1}% [" +
                                string.Join(" ", Enumerable.Range(0, K).Where(si => m.ContainsKey($"L_s{si}")).Select(si => $"s{si} {m[$"L_s{si}"]:F2}/{m[$"acc_s{si}"]:F0}%")) + "]");
-        });
+        }));
     }
 
     // ---------------------------------------------------------------- shared loop
@@ -214,7 +255,7 @@ public static class TrainCommand
         {
             if (stop) return;        // a second Ctrl-C kills the process
             e.Cancel = true; stop = true;
-            Console.Error.WriteLine("interrupt: saving a checkpoint after the current step ...");
+            if (trainer.IsRoot) Console.Error.WriteLine("interrupt: saving a checkpoint after the current step ...");
         };
         Console.CancelKeyPress += handler;
         var sw = Stopwatch.StartNew();
@@ -237,7 +278,11 @@ public static class TrainCommand
                     AnsiConsole.MarkupLine(Markup.Escape(line));
                 },
             });
+            if (!trainer.IsRoot) return outcome == RunOutcome.Interrupted ? ExitInterrupted : 0;
             TryPlot(outDir);
+            if (trainer.Comm.Size > 1)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"data-parallel: {trainer.Comm.Size} ranks x {trainer.LocalBatchSize} images; gradient all-reduce {trainer.AllReduceTime.TotalMilliseconds / Math.Max(1, trainer.NextStep - startStep):F1} ms/step"));
             switch (outcome)
             {
                 case RunOutcome.Interrupted:

@@ -2,6 +2,7 @@ using Mvar.Config;
 using Mvar.Data;
 using Mvar.IO;
 using Mvar.Tokenizer;
+using Mvar.Training.Distributed;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -13,7 +14,8 @@ namespace Mvar.Training;
 /// Trains the multi-scale VQ-VAE: reconstruction loss (L1 or MSE) + the quantizer's VQ loss (commitment with beta,
 /// codebook, straight-through estimator), AdamW with the warm-up/decay schedule. Code usage is counted per scale;
 /// every code_reinit_every steps the codes no scale used since the last check are re-initialised from the encoder
-/// outputs of the current batch.
+/// outputs of the current batch. Over several ranks the code counts are summed over the ranks and the replacement
+/// vectors are drawn from the whole global batch's encoder outputs (gathered in rank order), as in one process.
 /// </summary>
 public sealed class TokenizerTrainer : Trainer
 {
@@ -32,7 +34,8 @@ public sealed class TokenizerTrainer : Trainer
     /// <summary>Codes re-initialised so far.</summary>
     public long ReinitCount { get; private set; }
 
-    public TokenizerTrainer(ModelConfig config, VqVae vae, ImageBatches batches) : base(config, batches.Data.Count)
+    public TokenizerTrainer(ModelConfig config, VqVae vae, ImageBatches batches, ICommunicator? comm = null)
+        : base(config, batches.Data.Count, comm)
     {
         this.vae = vae; this.batches = batches;
         vae.EnableTraining();
@@ -48,20 +51,28 @@ public sealed class TokenizerTrainer : Trainer
     {
         using var scope = NewDisposeScope();
         long g = NextStep;
-        var b = batches.Load(Order.Batch(g), train: true, T.Seed, Epoch);
+        var b = batches.Load(LocalBatchIndices(g), train: true, T.Seed, Epoch);
         ReseedForStep(g);
-        if (b is null) { NextStep++; return new() { ["loss"] = double.NaN }; }
-        var img = b.Value.images;
+        // a rank whose images were all skipped (--bad-files skip) still takes part in every collective call
+        int n = b is null ? 0 : (int)b.Value.images.shape[0];
+        Tensor? recLoss = null, vq = null, loss = null, f = null;
+        List<Tensor> codes = new();
+        if (b is { } batch)
+        {
+            var img = batch.images;
+            (var rec, vq, codes, f) = vae.TrainingForward(img);
+            recLoss = T.RecLoss == "mse" ? F.mse_loss(rec, img) : F.l1_loss(rec, img);
+            loss = recLoss + vq;
+        }
+        var (lossValue, total) = GlobalMean(loss is null ? double.NaN : loss.item<float>(), n);
+        if (total == 0) { NextStep++; return new() { ["loss"] = double.NaN }; }
         var (lr, _) = LrSchedule.At(T.Sche, T.TokLr, T.TokWd, T.TokWd, g, (T.Wp > 0 ? T.Wp : T.Epochs / 50.0) * Order.ItersPerEpoch, TotalSteps, T.Wp0, T.Wpe);
         SetLrWd(lr, T.TokWd, true);
-
-        var (rec, vq, codes, f) = vae.TrainingForward(img);
-        var recLoss = T.RecLoss == "mse" ? F.mse_loss(rec, img) : F.l1_loss(rec, img);
-        var loss = recLoss + vq;
-        double lossValue = loss.item<float>();
         if (!double.IsFinite(lossValue)) throw new NonFiniteLossException(g, lossValue);
         ClearGrads();
-        loss.backward();
+        // weight n / (total / ranks), so that the average over the ranks is the mean over all samples (1 with even shares)
+        if (loss is not null) (n * Comm.Size == total ? loss : loss.mul((double)n * Comm.Size / total)).backward();
+        Grads.Average();
         double gradNorm = nn.utils.clip_grad_norm_(parameters, T.Tclip > 0 ? T.Tclip : double.MaxValue);
         opt.step();
         ClearGrads();
@@ -69,13 +80,15 @@ public sealed class TokenizerTrainer : Trainer
 
         var m = new Dictionary<string, double>
         {
-            ["loss"] = lossValue, ["rec"] = recLoss.item<float>(), ["vq"] = vq.item<float>(), ["lr"] = lr, ["grad_norm"] = gradNorm,
+            ["loss"] = lossValue, ["lr"] = lr, ["grad_norm"] = gradNorm,
+            ["rec"] = recLoss?.item<float>() ?? double.NaN, ["vq"] = vq?.item<float>() ?? double.NaN,
         };
         using (no_grad())
         {
-            int V = vae.Config.VocabSize;
-            for (int si = 0; si < codes.Count; si++) hits_SV[si].add_(codes[si].reshape(-1).bincount(null, V));
-            for (int si = 0; si < codes.Count; si++) m[$"usage_s{si}"] = hits_SV[si].gt(0).to_type(ScalarType.Float32).mean().item<float>() * 100;
+            int V = vae.Config.VocabSize, S = vae.PatchNums.Length;
+            var stepHits = n > 0 ? stack(codes.Select(c => c.reshape(-1).bincount(null, V))) : zeros(S, V, dtype: ScalarType.Int64);
+            hits_SV.add_(SumOverRanks(stepHits));
+            for (int si = 0; si < S; si++) m[$"usage_s{si}"] = hits_SV[si].gt(0).to_type(ScalarType.Float32).mean().item<float>() * 100;
             var used = hits_SV.sum(dim: 0).gt(0);
             m["usage_all"] = used.to_type(ScalarType.Float32).mean().item<float>() * 100;
             int reinit = 0;
@@ -86,17 +99,25 @@ public sealed class TokenizerTrainer : Trainer
             }
             m["reinit"] = reinit;
         }
-        return m;
+        return ReduceMetrics(m, n);
     }
 
-    /// <summary>Replaces each unused code by an encoder output vector of this batch (drawn with the step generator).</summary>
-    int ReinitUnused(Tensor used_V, Tensor f_BChw)
+    /// <summary>
+    /// Replaces each unused code by an encoder output vector of this (global) batch, drawn with the step generator;
+    /// <paramref name="f_BChw"/> is null on a rank without images this step.
+    /// </summary>
+    int ReinitUnused(Tensor used_V, Tensor? f_BChw)
     {
         var dead = used_V.logical_not().nonzero().reshape(-1);
         int n = (int)dead.shape[0];
         if (n == 0) return 0;
-        long C = f_BChw.shape[1];
-        var pool = f_BChw.permute(0, 2, 3, 1).reshape(-1, C);
+        int C = vae.Config.ZChannels;
+        var pool = f_BChw is null ? zeros(0, C) : f_BChw.permute(0, 2, 3, 1).reshape(-1, C);
+        if (Comm.Size > 1)
+        {
+            var rows = pool.contiguous().data<float>().ToArray();
+            pool = tensor(Comm.AllGatherRows(rows, C)).view(-1, C);
+        }
         var pick = randint(pool.shape[0], new long[] { n }, generator: Gen);
         var w = vae.Quantize.embedding.weight!;
         w.index_copy_(0, dead, pool.index_select(0, pick));

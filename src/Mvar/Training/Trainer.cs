@@ -2,6 +2,7 @@ using System.Text.Json;
 using Mvar.Config;
 using Mvar.Data;
 using Mvar.IO;
+using Mvar.Training.Distributed;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -20,6 +21,12 @@ public sealed class NonFiniteLossException(long step, double loss)
 /// holding everything a resumed run needs (weights, optimizer state, step, generator state, data order, config).
 /// Every random draw of step g comes from a generator seeded by (seed, g), so resuming at g reproduces the
 /// uninterrupted run exactly (same process settings, same thread count).
+/// Data-parallel (<see cref="Comm"/> with several ranks): every rank holds the whole model and takes the contiguous
+/// share <see cref="LocalBatchIndices"/> of each global batch (training.batch_size, split evenly); each rank's
+/// per-sample mean loss gives gradients that are averaged over the ranks before clipping and the AdamW step, so N
+/// ranks with batch B/N step like one process with batch B. Every rank draws the step's random numbers for the whole
+/// global batch from the same (seed, step) generator and keeps its own rows, so the draws a sample gets do not depend
+/// on the rank count. Only rank 0 writes files.
 /// </summary>
 public abstract class Trainer : IDisposable
 {
@@ -36,14 +43,79 @@ public abstract class Trainer : IDisposable
     protected abstract nn.Module Model { get; }
     protected abstract OptimizerHelper Optimizer { get; }
     public abstract string Kind { get; }
+    /// <summary>The ranks this trainer runs with (<see cref="SingleProcess"/> by default).</summary>
+    public ICommunicator Comm { get; }
+    /// <summary>True on the rank that logs and writes checkpoints (rank 0).</summary>
+    public bool IsRoot => Comm.Rank == 0;
+    /// <summary>Samples of each batch on this rank (training.batch_size / ranks).</summary>
+    public int LocalBatchSize => Order.BatchSize / Comm.Size;
+    /// <summary>Where this rank's samples start within the global batch.</summary>
+    public int LocalBatchOffset => Comm.Rank * LocalBatchSize;
+    GradientAverager? grads;
+    /// <summary>Averages the gradients over the ranks (built on first use; a no-op in one process).</summary>
+    protected GradientAverager Grads => grads ??= new GradientAverager(Comm, Model.parameters().Where(p => p.requires_grad));
+    /// <summary>Time spent all-reducing gradients so far.</summary>
+    public TimeSpan AllReduceTime => grads?.ReduceTime ?? TimeSpan.Zero;
 
-    protected Trainer(ModelConfig config, int dataCount)
+    protected Trainer(ModelConfig config, int dataCount, ICommunicator? comm = null)
     {
         Config = config;
         T = config.Training ?? new TrainingConfig();
+        Comm = comm ?? SingleProcess.Instance;
         Order = new EpochOrder(dataCount, T.BatchSize, T.Seed);
+        if (Order.BatchSize % Comm.Size != 0)
+            throw new MvarException($"the batch size {Order.BatchSize} cannot be split evenly over {Comm.Size} ranks: make training.batch_size a multiple of the rank count");
         long full = (long)T.Epochs * Order.ItersPerEpoch;
         TotalSteps = T.MaxSteps > 0 ? Math.Min(T.MaxSteps, full) : full;
+    }
+
+    /// <summary>This rank's share of the samples of global step <paramref name="step"/>.</summary>
+    public int[] LocalBatchIndices(long step) => Order.Batch(step).AsSpan(LocalBatchOffset, LocalBatchSize).ToArray();
+
+    /// <summary>This rank's rows of a tensor drawn for the whole global batch (dimension 0).</summary>
+    protected Tensor LocalRows(Tensor global) => Comm.Size == 1 ? global : global.narrow(0, LocalBatchOffset, LocalBatchSize);
+
+    /// <summary>Makes every rank's weights and buffers rank 0's (call once before training; a no-op in one process).</summary>
+    public void BroadcastFromRoot() => GradientAverager.BroadcastState(Comm, Model);
+
+    /// <summary>
+    /// The mean over all ranks' samples of a per-sample mean <paramref name="value"/> computed on <paramref name="count"/>
+    /// local samples, and the global sample count (in one process: the arguments).
+    /// </summary>
+    protected (double mean, int total) GlobalMean(double value, int count)
+    {
+        if (Comm.Size == 1) return (value, count);
+        Span<double> b = [count > 0 ? value * count : 0, count];
+        Comm.AllReduceSum(b);
+        return (b[1] > 0 ? b[0] / b[1] : double.NaN, (int)b[1]);
+    }
+
+    /// <summary>The element-wise sum of <paramref name="t"/> over the ranks (same dtype; exact for counts below 2^53).</summary>
+    protected Tensor SumOverRanks(Tensor t)
+    {
+        if (Comm.Size == 1) return t;
+        var d = t.to_type(ScalarType.Float64).contiguous().clone();
+        Comm.AllReduceSum(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, double>(d.bytes));
+        return d.to_type(t.dtype);
+    }
+
+    /// <summary>
+    /// The step's metrics averaged over the ranks, each rank weighted by its sample count (a metric missing or NaN on a
+    /// rank has weight 0 there). Keys follow <see cref="MetricNames"/>, so every rank reduces the same buffer.
+    /// </summary>
+    protected Dictionary<string, double> ReduceMetrics(Dictionary<string, double> local, int count)
+    {
+        if (Comm.Size == 1) return local;
+        var names = MetricNames;
+        var b = new double[2 * names.Count];
+        for (int i = 0; i < names.Count; i++)
+            if (local.TryGetValue(names[i], out double v) && double.IsFinite(v) && count > 0) { b[2 * i] = v * count; b[2 * i + 1] = count; }
+        Comm.AllReduceSum(b);
+        var m = new Dictionary<string, double>();
+        for (int i = 0; i < names.Count; i++)
+            if (b[2 * i + 1] > 0) m[names[i]] = b[2 * i] / b[2 * i + 1];
+        if (!m.ContainsKey("loss")) m["loss"] = double.NaN;
+        return m;
     }
 
     public int Epoch => (int)(NextStep / Order.ItersPerEpoch);
@@ -161,6 +233,7 @@ public abstract class Trainer : IDisposable
 
     public virtual void Dispose()
     {
+        grads?.Dispose();
         Optimizer.Dispose();
         Gen.Dispose();
         GC.SuppressFinalize(this);

@@ -1,3 +1,5 @@
+using Mvar.Training.Distributed;
+
 namespace Mvar.Training;
 
 public enum RunOutcome { Completed, StoppedAtStep, Interrupted }
@@ -22,6 +24,8 @@ public sealed class RunOptions
 /// The training loop shared by both trainers: steps until the end, logs (CSV metrics.csv, TensorBoard event file),
 /// saves a checkpoint every save_every steps, at the end, and when stopped or interrupted. A non-finite loss
 /// propagates (<see cref="NonFiniteLossException"/>) without saving, so the last good checkpoint stays.
+/// Over several ranks every rank runs this loop in lock-step (first taking rank 0's weights); only rank 0 writes the
+/// logs and checkpoints and receives the callbacks; <see cref="RunOptions.StopRequested"/> is agreed over the ranks.
 /// </summary>
 public static class TrainingRun
 {
@@ -30,26 +34,29 @@ public static class TrainingRun
     public static RunOutcome Run(Trainer trainer, string outDir, RunOptions? options = null)
     {
         options ??= new RunOptions();
-        Directory.CreateDirectory(outDir);
         var t = trainer.T;
-        using var csv = new CsvLog(Path.Combine(outDir, MetricsFile), trainer.MetricNames, trainer.NextStep);
-        using var tb = options.TensorBoard ? new TfEventsWriter(outDir) : null;
+        bool root = trainer.IsRoot;
+        trainer.BroadcastFromRoot();
+        if (root) Directory.CreateDirectory(outDir);
+        using var csv = root ? new CsvLog(Path.Combine(outDir, MetricsFile), trainer.MetricNames, trainer.NextStep) : null;
+        using var tb = root && options.TensorBoard ? new TfEventsWriter(outDir) : null;
+        void Save() { if (root) trainer.Save(outDir); }
         var sums = new Dictionary<string, (double sum, int n)>();
         void Log(long step)
         {
             var mean = sums.ToDictionary(kv => kv.Key, kv => kv.Value.sum / kv.Value.n);
-            csv.Write(step, mean);
+            csv?.Write(step, mean);
             tb?.Scalars(step, mean);
-            options.OnLog?.Invoke(step, mean);
+            if (root) options.OnLog?.Invoke(step, mean);
             sums.Clear();
         }
         while (trainer.NextStep < trainer.TotalSteps)
         {
-            if (options.StopRequested()) { trainer.Save(outDir); return RunOutcome.Interrupted; }
-            if (options.StopAfter is long stop && trainer.NextStep >= stop) { trainer.Save(outDir); return RunOutcome.StoppedAtStep; }
+            if (trainer.Comm.Any(options.StopRequested())) { Save(); return RunOutcome.Interrupted; }
+            if (options.StopAfter is long stop && trainer.NextStep >= stop) { Save(); return RunOutcome.StoppedAtStep; }
             long step = trainer.NextStep;
             var m = trainer.Step();
-            options.OnStep?.Invoke(step, m);
+            if (root) options.OnStep?.Invoke(step, m);
             foreach (var (k, v) in m)
             {
                 if (double.IsNaN(v)) continue;
@@ -58,10 +65,10 @@ public static class TrainingRun
             }
             bool last = trainer.NextStep == trainer.TotalSteps;
             if (step % t.LogEvery == 0 || last) Log(step);
-            if (trainer.NextStep % t.SaveEvery == 0 && !last) trainer.Save(outDir);
-            if (trainer.NextStep % trainer.Order.ItersPerEpoch == 0) options.OnEpochEnd?.Invoke((int)(trainer.NextStep / trainer.Order.ItersPerEpoch) - 1);
+            if (trainer.NextStep % t.SaveEvery == 0 && !last) Save();
+            if (root && trainer.NextStep % trainer.Order.ItersPerEpoch == 0) options.OnEpochEnd?.Invoke((int)(trainer.NextStep / trainer.Order.ItersPerEpoch) - 1);
         }
-        trainer.Save(outDir);
+        Save();
         return RunOutcome.Completed;
     }
 }

@@ -1,5 +1,6 @@
 using Mvar.Config;
 using Mvar.Tokenizer;
+using Mvar.Training.Distributed;
 using Mvar.Transformer;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -15,6 +16,8 @@ namespace Mvar.Training;
 /// Loss: cross-entropy with label smoothing weighted 1/L per token, summed over the group's tokens and averaged
 /// over the batch; class dropout (cond_drop_rate), stochastic depth, AdamW (betas 0.9/0.95, no decay on 1-D
 /// tensors, biases and the official nowd keys), warm-up + decay of the lr, cosine weight decay, gradient clipping.
+/// Over several ranks the class-dropout and stochastic-depth draws are made for the global batch on every rank and
+/// sliced (see <see cref="Trainer"/>); the gradients are averaged before clipping.
 /// </summary>
 public sealed class TransformerTrainer : Trainer
 {
@@ -33,12 +36,13 @@ public sealed class TransformerTrainer : Trainer
     public override IReadOnlyList<string> MetricNames => metricNames;
     ScaleLayout Layout => model.Layout;
 
-    public TransformerTrainer(ModelConfig config, ScaleTransformer model, VectorQuantizer2 quant, ITokenData data)
-        : base(config, data.Count)
+    public TransformerTrainer(ModelConfig config, ScaleTransformer model, VectorQuantizer2 quant, ITokenData data, ICommunicator? comm = null)
+        : base(config, data.Count, comm)
     {
         this.model = model; this.quant = quant; this.data = data;
         if (data.L != model.Layout.L) throw new MvarException($"the token maps have {data.L} tokens per image, the model expects {model.Layout.L}");
-        model.SetDropPath(T.DropPathRate ?? ScaleTransformer.DefaultDropPathRate(model.Depth), Gen);
+        model.SetDropPath(T.DropPathRate ?? ScaleTransformer.DefaultDropPathRate(model.Depth), Gen,
+            Comm.Size > 1 ? Order.BatchSize : 0, LocalBatchOffset);
         (opt, parameters) = BuildAdamW(model, T.LearningRate, T.Betas, officialNoWd: true);
         firstGroupDecays = ParamGroups.Split(model).decay.Count > 0;
         var names = new List<string> { "loss", "Lm", "Accm", "lr", "wd", "grad_norm", "first_scale", "end_scale" };
@@ -89,13 +93,13 @@ public sealed class TransformerTrainer : Trainer
     {
         using var scope = NewDisposeScope();
         long g = NextStep;
-        var (gt_BL, label_B) = data.Load(Order.Batch(g));
+        var (gt_BL, label_B) = data.Load(LocalBatchIndices(g));
         ReseedForStep(g);
         var group = GroupAt(g);
         long B = label_B.shape[0];
         if (T.CondDropRate > 0)
         {
-            var drop = rand(new long[] { B }, generator: Gen).lt(T.CondDropRate);
+            var drop = LocalRows(rand(new long[] { Order.BatchSize }, generator: Gen)).lt(T.CondDropRate);
             label_B = where(drop, full_like(label_B, model.NumClasses), label_B);
         }
         var (lr, wd) = LrSchedule.At(T, g, TotalSteps, Order.ItersPerEpoch);
@@ -103,10 +107,11 @@ public sealed class TransformerTrainer : Trainer
 
         model.train();
         var (loss, logits) = Objective(label_B, gt_BL, group);
-        double lossValue = loss.item<float>();
+        var (lossValue, _) = GlobalMean(loss.item<float>(), (int)B);
         if (!double.IsFinite(lossValue)) { model.eval(); throw new NonFiniteLossException(g, lossValue); }
         ClearGrads();
         loss.backward();
+        Grads.Average();
         double gradNorm = T.Tclip > 0
             ? nn.utils.clip_grad_norm_(parameters, T.Tclip)
             : nn.utils.clip_grad_norm_(parameters, double.MaxValue);
@@ -136,6 +141,6 @@ public sealed class TransformerTrainer : Trainer
                 m[$"acc_s{si}"] = ds.argmax(-1).eq(gs).to_type(ScalarType.Float32).mean().item<float>() * 100;
             }
         }
-        return m;
+        return ReduceMetrics(m, (int)B);
     }
 }

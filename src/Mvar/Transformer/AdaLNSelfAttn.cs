@@ -46,12 +46,21 @@ public sealed class AdaLNSelfAttn : nn.Module
     public double DropPath { get; set; }
     /// <summary>The generator of the drop-path masks (null: the global one).</summary>
     public Generator? DropPathGenerator { get; set; }
+    /// <summary>
+    /// Data-parallel training: the masks are drawn for a global batch of this many rows and rows
+    /// [<see cref="DropPathRowOffset"/>, + B) are used, so a sample's mask does not depend on how the batch is split
+    /// (0: the batch is the global batch).
+    /// </summary>
+    public int DropPathGlobalRows { get; set; }
+    public int DropPathRowOffset { get; set; }
 
     Tensor Drop(Tensor branch)
     {
         if (!training || DropPath <= 0) return branch;
         double keep = 1 - DropPath;
-        var mask = empty(branch.shape[0], 1, 1, dtype: branch.dtype).bernoulli_(keep, DropPathGenerator).div_(keep);
+        long B = branch.shape[0], rows = DropPathGlobalRows > 0 ? DropPathGlobalRows : B;
+        var mask = empty(rows, 1, 1, dtype: branch.dtype).bernoulli_(keep, DropPathGenerator).div_(keep);
+        if (rows != B) mask = mask.narrow(0, DropPathRowOffset, B);
         return branch.mul(mask);
     }
 

@@ -162,13 +162,17 @@ public sealed class ScaleTransformer : nn.Module
     /// Stochastic depth for training: block i drops its residual branches with probability
     /// linspace(0, <paramref name="rate"/>, depth)[i] (official drop_path_rate), masks drawn from <paramref name="generator"/>.
     /// Only active in training mode (<c>train()</c>); the constructor leaves the model in eval mode.
+    /// With <paramref name="globalRows"/> &gt; 0 (data-parallel training) the masks are drawn for that many rows and this
+    /// process's batch is rows [<paramref name="rowOffset"/>, + B) of them.
     /// </summary>
-    public void SetDropPath(double rate, Generator? generator)
+    public void SetDropPath(double rate, Generator? generator, int globalRows = 0, int rowOffset = 0)
     {
         for (int i = 0; i < blocks.Count; i++)
         {
             blocks[i].DropPath = Depth > 1 ? rate * i / (Depth - 1) : 0.0;
             blocks[i].DropPathGenerator = generator;
+            blocks[i].DropPathGlobalRows = globalRows;
+            blocks[i].DropPathRowOffset = rowOffset;
         }
     }
 
