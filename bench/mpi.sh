@@ -17,21 +17,21 @@ if [[ ! -f "$vae" ]]; then
   dotnet "$dll" train tokenizer --config "$cfg" --data fashion-mnist --limit 64 --stop-after 1 --out "$tmp/tok" > /dev/null
   vae="$tmp/tok/model.pth"
 fi
-args=(train transformer --config "$cfg" --vae "$vae" --data fashion-mnist --limit 8192 --cache "$tmp/tokens.cache" --stop-after "$steps")
+args=(train transformer --config "$cfg" --vae "$vae" --data fashion-mnist --limit 8192 --cache "$tmp/tokens.cache")
 dotnet "$dll" "${args[@]}" --stop-after 0 --out "$tmp/cache" > /dev/null      # the token cache, once
 run() {   # name, command...
   local name=$1; shift
-  "$here/wait-quiet.sh" 15 600 || echo "running $name on a busy machine" >&2
+  "$here/wait-quiet.sh" 15 "${WAIT:-600}" || echo "running $name on a busy machine" >&2
   echo "== $name: $*" | tee "$out/mpi-$name.txt" >&2
   local t0=$SECONDS
-  "$@" --out "$tmp/$name" 2>&1 | tr -d '\r' | sed 's/\x1b\[?1h\x1b=//g' >> "$out/mpi-$name.txt"
+  "$@" --stop-after "$steps" --out "$tmp/$name" 2>&1 | tr -d '\r' | sed 's/\x1b\[?1h\x1b=//g' >> "$out/mpi-$name.txt"
   echo "wall $((SECONDS - t0)) s; load $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/mpi-$name.txt"
   tail -n 4 "$out/mpi-$name.txt" >&2
 }
 run 1rank-1thread env OMP_NUM_THREADS=1 dotnet "$dll" "${args[@]}"
 run 1rank-2threads env OMP_NUM_THREADS=2 dotnet "$dll" "${args[@]}"
 run 2ranks-1thread mpirun --allow-run-as-root -np 2 -x OMP_NUM_THREADS=1 dotnet "$dll" "${args[@]}"
-"$here/wait-quiet.sh" 15 600 || true
+"$here/wait-quiet.sh" 15 "${WAIT:-600}" || true
 echo "== allreduce: mpirun -np 2 mvar mpi check --megabytes 4" | tee "$out/mpi-allreduce.txt" >&2
 for i in 1 2 3; do mpirun --allow-run-as-root -np 2 dotnet "$dll" mpi check --megabytes 4 2>&1 | tr -d '\r' | sed 's/\x1b\[?1h\x1b=//g' >> "$out/mpi-allreduce.txt"; done
 cat "$out/mpi-allreduce.txt" >&2
