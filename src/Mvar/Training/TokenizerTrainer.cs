@@ -35,7 +35,7 @@ public sealed class TokenizerTrainer : Trainer
     public long ReinitCount { get; private set; }
 
     public TokenizerTrainer(ModelConfig config, VqVae vae, ImageBatches batches, ICommunicator? comm = null)
-        : base(config, batches.Data.Count, comm)
+        : base(config, batches.Data.Count, tokenizer: true, comm)
     {
         this.vae = vae; this.batches = batches;
         vae.EnableTraining();
@@ -66,7 +66,7 @@ public sealed class TokenizerTrainer : Trainer
         }
         var (lossValue, total) = GlobalMean(loss is null ? double.NaN : loss.item<float>(), n);
         if (total == 0) { NextStep++; return new() { ["loss"] = double.NaN }; }
-        var (lr, _) = LrSchedule.At(T.Sche, T.TokLr, T.TokWd, T.TokWd, g, (T.Wp > 0 ? T.Wp : T.Epochs / 50.0) * Order.ItersPerEpoch, TotalSteps, T.Wp0, T.Wpe);
+        var (lr, _) = LrSchedule.At(T.Sche, T.TokLr, T.TokWd, T.TokWd, g, (T.Wp > 0 ? T.Wp : Epochs / 50.0) * Order.ItersPerEpoch, TotalSteps, T.Wp0, T.Wpe);
         SetLrWd(lr, T.TokWd, true);
         if (!double.IsFinite(lossValue)) throw new NonFiniteLossException(g, lossValue);
         ClearGrads();

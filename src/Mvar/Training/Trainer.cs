@@ -57,15 +57,19 @@ public abstract class Trainer : IDisposable
     /// <summary>Time spent all-reducing gradients so far.</summary>
     public TimeSpan AllReduceTime => grads?.ReduceTime ?? TimeSpan.Zero;
 
-    protected Trainer(ModelConfig config, int dataCount, ICommunicator? comm = null)
+    /// <summary>Passes over the data this run makes (training.epochs; the tokenizer's tok_epochs when set).</summary>
+    public int Epochs { get; }
+
+    protected Trainer(ModelConfig config, int dataCount, bool tokenizer = false, ICommunicator? comm = null)
     {
         Config = config;
         T = config.Training ?? new TrainingConfig();
         Comm = comm ?? SingleProcess.Instance;
+        Epochs = tokenizer ? T.TokEpochs ?? T.Epochs : T.Epochs;
         Order = new EpochOrder(dataCount, T.BatchSize, T.Seed);
         if (Order.BatchSize % Comm.Size != 0)
             throw new MvarException($"the batch size {Order.BatchSize} cannot be split evenly over {Comm.Size} ranks: make training.batch_size a multiple of the rank count");
-        long full = (long)T.Epochs * Order.ItersPerEpoch;
+        long full = (long)Epochs * Order.ItersPerEpoch;
         TotalSteps = T.MaxSteps > 0 ? Math.Min(T.MaxSteps, full) : full;
     }
 

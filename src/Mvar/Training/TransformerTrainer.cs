@@ -37,7 +37,7 @@ public sealed class TransformerTrainer : Trainer
     ScaleLayout Layout => model.Layout;
 
     public TransformerTrainer(ModelConfig config, ScaleTransformer model, VectorQuantizer2 quant, ITokenData data, ICommunicator? comm = null)
-        : base(config, data.Count, comm)
+        : base(config, data.Count, comm: comm)
     {
         this.model = model; this.quant = quant; this.data = data;
         if (data.L != model.Layout.L) throw new MvarException($"the token maps have {data.L} tokens per image, the model expects {model.Layout.L}");
