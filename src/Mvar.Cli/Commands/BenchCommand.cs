@@ -141,13 +141,13 @@ public static class BenchCommand
         var off = r.Dtype == "float32" ? OfficialTrainingReference.For(r.Arch, r.Depth, r.Batch) : null;
         if (off != null && off.SecondsPerStep.Length != r.Groups.Length) off = null;
         var table = new Table().Title($"{Markup.Escape(r.Name)}: {r.Arch}-d{r.Depth} training step, B={r.Batch}, {r.Threads} threads, {r.Dtype}")
-            .AddColumns("scale group", "steps/cycle", "tokens", "s/step", "s/image", "official s/step", "peak MB", "above W+AdamW MB");
+            .AddColumns("scale group", "steps/cycle", "tokens", "s/step", "CPU s/step", "s/image", "official s/step", "peak MB", "above W+AdamW MB");
         for (int i = 0; i < r.Groups.Length; i++)
         {
             var g = r.Groups[i];
             string official = off is null ? "" : $"{F(off.SecondsPerStep[i], "F1")} ({off.SecondsPerStep[i] / g.SecondsPerStep:F2}x)";
             table.AddRow(Markup.Escape(g.Label), g.StepsPerCycle.ToString(CultureInfo.InvariantCulture), g.Tokens.ToString(CultureInfo.InvariantCulture),
-                F(g.SecondsPerStep), F(g.SecondsPerImage), official, F(g.PeakRssMb, "F0"), F(g.PeakAboveWeightsAndOptimizerMb, "F0"));
+                F(g.SecondsPerStep), F(g.CpuSecondsPerStep), F(g.SecondsPerImage), official, F(g.PeakRssMb, "F0"), F(g.PeakAboveWeightsAndOptimizerMb, "F0"));
         }
         if (r.Groups.Length > 1)
         {
@@ -157,7 +157,7 @@ public static class BenchCommand
                 double mean = r.Groups.Select((g, i) => off.SecondsPerStep[i] * g.StepsPerCycle).Sum() / r.Groups.Sum(g => g.StepsPerCycle);
                 official = $"{F(mean)} ({mean / r.SecondsPerStep:F2}x)";
             }
-            table.AddRow("cycle mean", r.CycleLength.ToString(CultureInfo.InvariantCulture), "", F(r.SecondsPerStep), F(r.SecondsPerImage), official,
+            table.AddRow("cycle mean", r.CycleLength.ToString(CultureInfo.InvariantCulture), "", F(r.SecondsPerStep), F(r.CpuSecondsPerStep), F(r.SecondsPerImage), official,
                 F(r.PeakRssMb, "F0"), F(r.PeakAboveWeightsAndOptimizerMb, "F0"));
         }
         AnsiConsole.Write(table);

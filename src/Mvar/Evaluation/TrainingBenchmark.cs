@@ -42,6 +42,9 @@ public sealed record TrainingGroupResult
     public double[] SecondsPerStepEach { get; init; } = [];
     public double SecondsPerStep { get; init; }
     public double SecondsPerImage { get; init; }
+    /// <summary>CPU time (user + system, all threads) of each measured step: the work, whatever else the machine runs.</summary>
+    public double[] CpuSecondsPerStepEach { get; init; } = [];
+    public double CpuSecondsPerStep { get; init; }
     public double PeakRssMb { get; init; }
     public double PeakAboveWeightsAndOptimizerMb { get; init; }
     /// <summary>Share of all CPU time other processes used during each measured step.</summary>
@@ -69,6 +72,8 @@ public sealed record TrainingBenchmarkResult
     /// <summary>Mean seconds per optimisation step over one schedule cycle (each group's median weighted by its steps per cycle).</summary>
     public double SecondsPerStep { get; init; }
     public double SecondsPerImage { get; init; }
+    /// <summary>The same cycle-weighted mean of the CPU time per step (user + system, all threads).</summary>
+    public double CpuSecondsPerStep { get; init; }
 
     public double WeightsMb { get; init; }
     public double GradientsMb { get; init; }
@@ -171,7 +176,7 @@ public static class TrainingBenchmark
         foreach (var (group, positions) in groups)
         {
             string label = Label(layout, group);
-            var times = new List<double>(); var shares = new List<double>(); var steps = new List<long>();
+            var times = new List<double>(); var cpuTimes = new List<double>(); var shares = new List<double>(); var steps = new List<long>();
             double groupPeak = 0;
             for (int i = 0; i < o.Warmup + o.Steps; i++)
             {
@@ -180,14 +185,16 @@ public static class TrainingBenchmark
                 trainer.SeekStep(g);
                 var cpu = CpuShare.Start();
                 ProcessMemory.ResetPeak();
+                var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
                 sw.Restart();
                 var m = trainer.Step();
+                double cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
                 double s = sw.Elapsed.TotalSeconds, pk = ProcessMemory.PeakMb, foreign = cpu.ForeignShare();
                 if (double.IsNaN(rssAfterFirst)) rssAfterFirst = ProcessMemory.CurrentMb;
                 string what = warm ? $"warm-up {i + 1}/{o.Warmup}" : $"step {i - o.Warmup + 1}/{o.Steps}";
-                log($"{label}, {what} (global step {g}): {s:F2}s, peak RSS {pk:F0} MB, loss {m["loss"]:F3}, others' CPU share {foreign:P0}");
+                log($"{label}, {what} (global step {g}): {s:F2}s (CPU {cpuSeconds:F1}s), peak RSS {pk:F0} MB, loss {m["loss"]:F3}, others' CPU share {foreign:P0}");
                 if (warm) continue;
-                times.Add(s); shares.Add(foreign); steps.Add(g);
+                times.Add(s); cpuTimes.Add(cpuSeconds); shares.Add(foreign); steps.Add(g);
                 groupPeak = Math.Max(groupPeak, pk);
             }
             double median = SamplingBenchmark.Median(times);
@@ -197,16 +204,18 @@ public static class TrainingBenchmark
                 Label = label, FirstScale = group.FirstScale, EndScale = group.EndScale,
                 Tokens = layout.End(group.EndScale - 1) - layout.Begin(group.FirstScale), StepsPerCycle = positions.Count,
                 GlobalSteps = steps.ToArray(), SecondsPerStepEach = times.ToArray(), SecondsPerStep = median, SecondsPerImage = median / o.Batch,
+                CpuSecondsPerStepEach = cpuTimes.ToArray(), CpuSecondsPerStep = SamplingBenchmark.Median(cpuTimes),
                 PeakRssMb = groupPeak, PeakAboveWeightsAndOptimizerMb = groupPeak - rssAfterLoad - optimizerMb,
                 ForeignCpuShareEach = shares.ToArray(),
             });
         }
         double mean = results.Sum(r => r.SecondsPerStep * r.StepsPerCycle) / results.Sum(r => r.StepsPerCycle);
+        double cpuMean = results.Sum(r => r.CpuSecondsPerStep * r.StepsPerCycle) / results.Sum(r => r.StepsPerCycle);
         return new TrainingBenchmarkResult
         {
             Name = o.Name, Arch = t.Arch, Depth = t.Depth, Parameters = parameters, Batch = o.Batch, Steps = o.Steps, Warmup = o.Warmup,
             Threads = get_num_threads(), ImageSize = config.Tokenizer.ImageSize, RatioK = training.RatioK, CycleLength = cycle,
-            Groups = results.ToArray(), SecondsPerStep = mean, SecondsPerImage = mean / o.Batch,
+            Groups = results.ToArray(), SecondsPerStep = mean, SecondsPerImage = mean / o.Batch, CpuSecondsPerStep = cpuMean,
             WeightsMb = weightsMb, GradientsMb = trainableMb, OptimizerStateMb = optimizerMb,
             RssBeforeLoadMb = rssBefore, RssAfterLoadMb = rssAfterLoad, RssAfterFirstStepMb = rssAfterFirst,
             PeakRssMb = peak, PeakAboveWeightsAndOptimizerMb = peak - rssAfterLoad - optimizerMb,

@@ -81,7 +81,7 @@ public abstract class Trainer : IDisposable
         var groups = new List<AdamW.ParamGroup>();
         if (d.Count > 0) groups.Add(new AdamW.ParamGroup(d.Select(x => x.Item2), new AdamW.Options { LearningRate = lr, weight_decay = 0, beta1 = betas[0], beta2 = betas[1] }));
         if (nd.Count > 0) groups.Add(new AdamW.ParamGroup(nd.Select(x => x.Item2), new AdamW.Options { LearningRate = lr, weight_decay = 0, beta1 = betas[0], beta2 = betas[1] }));
-        var opt = new LeanAdamW(groups, lr, betas[0], betas[1], 1e-8, 0);
+        var opt = LeanAdamW.Create(groups, lr, betas[0], betas[1], 1e-8, 0);
         return (opt, d.Concat(nd).Select(x => x.Item2).ToList());
     }
 
