@@ -100,6 +100,7 @@ public static class TrainCommand
         common.AddTo(cmd);
         return cmd.WithAction(p =>
         {
+            Mvar.TorchRuntime.ReturnFreedTensorsToTheSystem();   // training frees GBs of activations and gradients every step
             var (config, outDir, dataSpec, info) = common.Resolve(p, "tokenizer");
             Directory.CreateDirectory(outDir);
             var data = common.OpenData(p, dataSpec, info);
@@ -144,6 +145,7 @@ public static class TrainCommand
         common.AddTo(cmd);
         return cmd.WithAction(p =>
         {
+            Mvar.TorchRuntime.ReturnFreedTensorsToTheSystem();   // training frees GBs of activations and gradients every step
             var (config, outDir, dataSpec, info) = common.Resolve(p, "transformer");
             if (config.Transformer == null) throw new MvarException("the configuration has no transformer section");
             if (p.GetValue(arch) is string a) config = config.WithArch(a);

@@ -285,19 +285,19 @@ public static class SamplingBenchmark
         _ => throw new MvarException($"--dtype must be float32 or bf16, got \"{name}\""),
     };
 
-    static double Median(List<double> xs)
+    internal static double Median(IReadOnlyList<double> xs)
     {
         var s = xs.OrderBy(x => x).ToArray();
         return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
     }
 
-    static double[] LoadAverage()
+    internal static double[] LoadAverage()
     {
         try { return File.ReadAllText("/proc/loadavg").Split(' ').Take(3).Select(s => double.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).ToArray(); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { return []; }
     }
 
-    static string CpuModel()
+    internal static string CpuModel()
     {
         try
         {
