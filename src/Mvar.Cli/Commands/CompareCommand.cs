@@ -76,11 +76,14 @@ public static class CompareCommand
 
             Console.Error.WriteLine($"loaded VAR and MVAR (depth {varConfig.Transformer.Depth}) and the tokenizer; {n} images per model in batches of {p.GetValue(batch)}; reference {real.shape[0]} images{(cached ? " (cached features)" : "")}");
 
+            int? scoreSide = ScoreSide(reference, varConfig.Tokenizer.ImageSize);
+            if (scoreSide != null)
+                Console.Error.WriteLine($"the samples ({varConfig.Tokenizer.ImageSize}x{varConfig.Tokenizer.ImageSize}) are centre-cropped to the reference's {scoreSide}x{scoreSide} for scoring (the training data was padded)");
             var progress = new ProgressLine();
             var runs = ModelComparison.Run([("VAR", varModel), ("MVAR", mvarModel)], tokenizer, net, real, new ComparisonOptions
             {
                 Classes = ModelComparison.BalancedClasses(n, numClasses), Batch = p.GetValue(batch), Sampling = sampling,
-                GridPerClass = p.GetValue(grid), KeepImages = p.GetValue(npz), Progress = progress.Report,
+                GridPerClass = p.GetValue(grid), KeepImages = p.GetValue(npz), ScoreSide = scoreSide, Progress = progress.Report,
             });
             Console.Error.WriteLine();
             try
@@ -90,7 +93,7 @@ public static class CompareCommand
                     Command = CommandLine(), Machine = SamplingBenchmark.CpuModel(), Threads = get_num_threads(),
                     Reference = reference, ReferenceImages = real.shape[0], Features = net.Name,
                     Cfg = sampling.Cfg, TopK = sampling.TopK, TopP = sampling.TopP, Seed = sampling.Seed ?? 0, Batch = p.GetValue(batch),
-                    ImagesPerModel = n, Classes = numClasses, Seconds = total.Elapsed.TotalSeconds,
+                    ImagesPerModel = n, Classes = numClasses, ImageSize = varConfig.Tokenizer.ImageSize, ScoredSide = scoreSide ?? varConfig.Tokenizer.ImageSize, Seconds = total.Elapsed.TotalSeconds,
                     Models = runs.Select(r => r.Figures).ToArray(),
                 };
                 var rows = Rows(report.Models);
@@ -119,6 +122,18 @@ public static class CompareCommand
         if (shipped == null && missing.Count > 0)
             throw new MvarException($"give --preset {string.Join("|", ShippedModel.Names)} or the checkpoints (missing: {string.Join(", ", missing)})");
         return (vae ?? shipped!.TokenizerPath, var ?? shipped!.TransformerPath("var"), mvar ?? shipped!.TransformerPath("mvar"));
+    }
+
+    /// <summary>
+    /// The reference images' side when they are smaller than the samples by an even margin (the data pipeline pads,
+    /// e.g. Fashion-MNIST 28 to 32): the samples are then centre-cropped to it for scoring. Null otherwise.
+    /// </summary>
+    static int? ScoreSide(string reference, int imageSize)
+    {
+        using var scope = NewDisposeScope();
+        var first = ImageSets.Batches(reference, 1).First();
+        int h = (int)first.shape[2], w = (int)first.shape[3];
+        return h == w && h < imageSize && (imageSize - h) % 2 == 0 ? h : null;
     }
 
     static int ImageCount(int? perClass, int? count, int numClasses)
@@ -177,7 +192,7 @@ public static class CompareCommand
         foreach (var (label, values) in rows) sb.AppendLine($"| {label} | {string.Join(" | ", values)} |");
         sb.AppendLine();
         sb.AppendLine($"Sampling: cfg {r.Cfg.ToString(CultureInfo.InvariantCulture)}, top-k {r.TopK}, top-p {r.TopP.ToString(CultureInfo.InvariantCulture)}, seed {r.Seed} (batch i: seed + i), batch {r.Batch}, {r.Classes} classes balanced; both models got the same classes and seeds and took turns batch by batch.");
-        sb.AppendLine($"Metrics: features of {r.Features} against {r.ReferenceImages} reference images ({r.Reference}); KV cache measured at batch {r.Batch}; FLOPs analytic (matmuls only); memory: peak resident size during sampling above that before it (first two batches).");
+        sb.AppendLine($"Metrics: features of {r.Features} against {r.ReferenceImages} reference images ({r.Reference}){(r.ScoredSide < r.ImageSize ? $", the {r.ImageSize}x{r.ImageSize} samples centre-cropped to the reference's {r.ScoredSide}x{r.ScoredSide} (the training data was padded)" : "")}; KV cache measured at batch {r.Batch}; FLOPs analytic (matmuls only); memory: peak resident size during sampling above that before it (first two batches).");
         sb.AppendLine().AppendLine($"Command: `{r.Command}`").AppendLine();
         sb.AppendLine($"Machine: {r.Machine}; {r.Threads} torch threads; total {r.Seconds:F0} s.");
         return sb.ToString();
@@ -229,6 +244,9 @@ public sealed record ComparisonReport
     public int Batch { get; init; }
     public int ImagesPerModel { get; init; }
     public int Classes { get; init; }
+    public int ImageSize { get; init; }
+    /// <summary>The side the samples were scored at: smaller than <see cref="ImageSize"/> when centre-cropped to the reference's size.</summary>
+    public int ScoredSide { get; init; }
     public double Seconds { get; init; }
     public ModelFigures[] Models { get; init; } = [];
 

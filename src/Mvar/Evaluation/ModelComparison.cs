@@ -20,6 +20,12 @@ public sealed record ComparisonOptions
     public int GridPerClass { get; init; } = 4;
     /// <summary>Keep every image (uint8 N x H x W x 3) for an .npz; otherwise only the grid images are kept.</summary>
     public bool KeepImages { get; init; }
+    /// <summary>
+    /// Samples larger than this side are centre-cropped to it before scoring (null: scored whole): the reference
+    /// images' side when the model was trained on them padded (Fashion-MNIST 28x28 padded to 32x32), so both sets are
+    /// framed alike for the feature network. Kept images are not cropped.
+    /// </summary>
+    public int? ScoreSide { get; init; }
     /// <summary>Called after every batch of every model.</summary>
     public Action<ComparisonProgress>? Progress { get; init; }
 }
@@ -189,7 +195,10 @@ public static class ModelComparison
 
             var u8 = Npz.ToUint8NHWC(images);
             images.Dispose();
-            var (features, probs) = net.Score(Npz.FromUint8NHWC(u8));
+            var scored = Npz.FromUint8NHWC(u8);
+            if (o.ScoreSide is int side && scored.shape[2] > side && scored.shape[3] > side)
+                scored = scored.narrow(2, (scored.shape[2] - side) / 2, side).narrow(3, (scored.shape[3] - side) / 2, side);
+            var (features, probs) = net.Score(scored);
             Features.Add(features.DetachFromDisposeScope());
             Probs.Add(probs.DetachFromDisposeScope());
             for (int i = 0; i < classes.Length; i++)

@@ -19,9 +19,12 @@ public class ModelComparisonTests
     {
         public string Name => "moments";
         public int FeatureDim => 3;
+        /// <summary>The sides of the images scored.</summary>
+        public readonly HashSet<long> Sides = [];
 
         public (Tensor Features_BD, Tensor Probs_BK) Score(Tensor images_BCHW)
         {
+            Sides.Add(images_BCHW.shape[2]);
             var x = images_BCHW.flatten(1);
             var f = stack([x.mean([1]), x.std(1), x.abs().mean([1])], 1);
             return (f, (f * 5).softmax(-1));
@@ -94,6 +97,23 @@ public class ModelComparisonTests
         {
             foreach (var r in first.Concat(second)) r.Dispose();
         }
+    }
+
+    [Fact]
+    public void SamplesAreCentreCroppedToTheScoreSide()
+    {
+        using var vae = VqVaeLoader.Load(Config("mvar").Tokenizer, Fixtures.Parity("vae.pth"));
+        using var mvar = ScaleTransformer.Load(Config("mvar"), Fixtures.Parity("mvar.pth"));
+        using var real = rand(40, 3, generator: new Generator(7));
+        var net = new MomentFeatures();
+        var runs = ModelComparison.Run([("MVAR", mvar)], vae, net, real, new ComparisonOptions
+        {
+            Classes = ModelComparison.BalancedClasses(10, 10), Batch = 10, ScoreSide = 120, KeepImages = true,
+            Sampling = new SamplingOptions { Cfg = 1, TopK = 1, TopP = 0, Seed = 0 },
+        });
+        using var _ = runs[0];
+        Assert.Equal([120L], net.Sides);
+        Assert.Equal([10, 128, 128, 3], runs[0].Images!.shape);   // the kept samples are whole
     }
 
     [Fact]
