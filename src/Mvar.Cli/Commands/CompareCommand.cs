@@ -76,7 +76,7 @@ public static class CompareCommand
 
             Console.Error.WriteLine($"loaded VAR and MVAR (depth {varConfig.Transformer.Depth}) and the tokenizer; {n} images per model in batches of {p.GetValue(batch)}; reference {real.shape[0]} images{(cached ? " (cached features)" : "")}");
 
-            int? scoreSide = ScoreSide(reference, varConfig.Tokenizer.ImageSize);
+            int? scoreSide = varConfig.Training?.SmallImages == "pad" ? ScoreSide(reference, varConfig.Tokenizer.ImageSize) : null;
             if (scoreSide != null)
                 Console.Error.WriteLine($"the samples ({varConfig.Tokenizer.ImageSize}x{varConfig.Tokenizer.ImageSize}) are centre-cropped to the reference's {scoreSide}x{scoreSide} for scoring (the training data was padded)");
             var progress = new ProgressLine();
@@ -125,8 +125,9 @@ public static class CompareCommand
     }
 
     /// <summary>
-    /// The reference images' side when they are smaller than the samples by an even margin (the data pipeline pads,
-    /// e.g. Fashion-MNIST 28 to 32): the samples are then centre-cropped to it for scoring. Null otherwise.
+    /// For a model trained on padded small images (training.small_images "pad", e.g. Fashion-MNIST 28x28 centred in
+    /// 32x32): the reference images' side when they are smaller than the samples by an even margin; the samples are
+    /// then centre-cropped to it for scoring, so both sets reach the feature network framed alike. Null otherwise.
     /// </summary>
     static int? ScoreSide(string reference, int imageSize)
     {
