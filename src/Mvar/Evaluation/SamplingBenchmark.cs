@@ -297,7 +297,8 @@ public static class SamplingBenchmark
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { return []; }
     }
 
-    internal static string CpuModel()
+    /// <summary>"CPU model name, N cores" from /proc/cpuinfo (the machine line of benchmark reports).</summary>
+    public static string CpuModel()
     {
         try
         {
