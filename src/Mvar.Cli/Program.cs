@@ -14,4 +14,5 @@ root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(AnalyzeCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
 return Cli.Invoke(root, args);
