@@ -152,7 +152,8 @@ public sealed class ServeApp : IAsyncDisposable
 
     static object Timing(GenerationResult r) => new
     {
-        queue_seconds = r.QueueSeconds, scale_seconds = r.ScaleSeconds, total_seconds = r.TotalSeconds,
+        queue_seconds = r.QueueSeconds, scale_seconds = r.ScaleSeconds, preview_seconds = r.PreviewSeconds, decode_seconds = r.DecodeSeconds,
+        total_seconds = r.TotalSeconds,
         batch_requests = r.BatchRequests, batch_samples = r.BatchSamples,
     };
 

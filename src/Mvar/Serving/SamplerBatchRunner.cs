@@ -25,6 +25,7 @@ public sealed class SamplerBatchRunner(IReadOnlyDictionary<string, ScaleSampler>
         var scaleSeconds = new List<double>();
         var clock = Stopwatch.StartNew();
         var scaleStart = clock.Elapsed;
+        double previewSeconds = 0;
 
         var options = new SamplingOptions { Cfg = key.Cfg, TopK = key.TopK, TopP = key.TopP };
         var groups = batch.Select(j => new SampleGroup(j.Request.Classes, j.Request.Count, j.Request.Seed)).ToList();
@@ -40,29 +41,38 @@ public sealed class SamplerBatchRunner(IReadOnlyDictionary<string, ScaleSampler>
                 var images = sampler.Vae.FhatToImg(step.FHat_BChw.narrow(0, offsets[i], offsets[i + 1] - offsets[i]));
                 report(new ScalePreview(step.Si, step.ScaleCount, step.Side, scaleSeconds[^1], GridPng(images)));
             }
+            previewSeconds += (clock.Elapsed - scaleStart).TotalSeconds - scaleSeconds[^1];
             scaleStart = clock.Elapsed;
         });
 
+        var decodeStart = clock.Elapsed;
         using var all = NewDisposeScope();
         var decoded = sampler.Vae.FhatToImg(result.FHat);
-        double total = clock.Elapsed.TotalSeconds, memory = ProcessMemory.CurrentMb, peak = ProcessMemory.PeakMb;
+        var pngs = new (byte[] grid, byte[][] images)[batch.Count];
+        for (int i = 0; i < batch.Count; i++)
+        {
+            if (!batch[i].IsLive) continue;
+            var images = decoded.narrow(0, offsets[i], offsets[i + 1] - offsets[i]);
+            pngs[i] = (GridPng(images), Enumerable.Range(0, (int)images.shape[0]).Select(b => ImageFiles.EncodePng(images[b])).ToArray());
+        }
+        double decodeSeconds = (clock.Elapsed - decodeStart).TotalSeconds, total = clock.Elapsed.TotalSeconds;
+        double memory = ProcessMemory.CurrentMb, peak = ProcessMemory.PeakMb;
         for (int i = 0; i < batch.Count; i++)
         {
             if (!batch[i].IsLive) continue;
             int b0 = offsets[i], n = offsets[i + 1] - b0;
-            var images = decoded.narrow(0, b0, n);
             batch[i].Complete(new GenerationResult(
-                result.Classes[b0..(b0 + n)], batch[i].Request.Seed, GridPng(images),
-                Enumerable.Range(0, n).Select(b => ImageFiles.EncodePng(images[b])).ToArray(),
-                Enumerable.Range(b0, n).Select(result.TokensOf).ToArray(),
-                queueSeconds[i], scaleSeconds.ToArray(), total, batch.Count, offsets[^1], memory, peak));
+                result.Classes[b0..(b0 + n)], batch[i].Request.Seed, pngs[i].grid, pngs[i].images,
+                Enumerable.Range(b0, n).Select(result.TokensOf).ToArray(), queueSeconds[i], scaleSeconds.ToArray(),
+                previewSeconds, decodeSeconds, total, batch.Count, offsets[^1], memory, peak));
         }
     }
 
-    /// <summary>A batch (B, C, H, W) in [-1, 1] as one PNG grid (up to 8 per row).</summary>
+    /// <summary>A batch (B, C, H, W) in [-1, 1] as one PNG grid (up to 8 per row; a single image without a border).</summary>
     static byte[] GridPng(Tensor images)
     {
-        using var grid = ImageFiles.MakeGrid(ImageFiles.Unbatch(images), columns: Math.Min(8, (int)images.shape[0]));
+        int n = (int)images.shape[0];
+        using var grid = ImageFiles.MakeGrid(ImageFiles.Unbatch(images), columns: Math.Min(8, n), padding: n == 1 ? 0 : 2);
         return ImageFiles.EncodePng(grid);
     }
 }

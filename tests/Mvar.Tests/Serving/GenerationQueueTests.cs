@@ -17,7 +17,7 @@ public class GenerationQueueTests
             while (!Gate.Wait(10)) stop.ThrowIfCancellationRequested();
             lock (Batches) Batches.Add(batch.Select(j => j.Request.Arch + j.Request.Seed).ToArray());
             foreach (var j in batch)
-                j.Complete(new GenerationResult([], j.Request.Seed, [], [], [], 0, [], 0, batch.Count, batch.Sum(x => x.Request.Size), 0, 0));
+                j.Complete(new GenerationResult([], j.Request.Seed, [], [], [], 0, [], 0, 0, 0, batch.Count, batch.Sum(x => x.Request.Size), 0, 0));
         }
     }
 
