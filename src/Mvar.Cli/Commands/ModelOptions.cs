@@ -12,9 +12,9 @@ namespace Mvar.Cli.Commands;
 public sealed class ModelOptions
 {
     public readonly Option<string?> Config = new("--config") { Description = "model configuration JSON (tokenizer and transformer sections)" };
-    public readonly Option<string?> Preset = new("--preset") { Description = $"built-in configuration: {string.Join(", ", Presets.All.Keys.Where(k => Presets.All[k].Transformer != null))}" };
-    public readonly Option<string> Vae = new("--vae") { Description = "tokenizer checkpoint (VQ-VAE state dict)", Required = true };
-    public readonly Option<string> Model = new("--model") { Description = "transformer checkpoint (VAR or MVAR state dict)", Required = true };
+    public readonly Option<string?> Preset = new("--preset") { Description = $"a shipped model ({string.Join(", ", ShippedModel.Names)}: config and weights) or a built-in configuration: {string.Join(", ", Presets.All.Keys.Where(k => Presets.All[k].Transformer != null))}" };
+    public readonly Option<string?> Vae = new("--vae") { Description = "tokenizer checkpoint (VQ-VAE state dict; default with a shipped --preset: its tokenizer)" };
+    public readonly Option<string?> Model = new("--model") { Description = "transformer checkpoint (VAR or MVAR state dict; default with a shipped --preset: its transformer of the chosen --arch)" };
     public readonly Option<string?> Key = new("--key") { Description = "key path of the state dict inside the model checkpoint, e.g. mvar_wo_ddp or trainer/mvar_wo_ddp" };
     public readonly Option<string?> Arch = new("--arch") { Description = "override the configuration's architecture: var or mvar (a VAR checkpoint can be sampled as MVAR and back)" };
 
@@ -30,6 +30,7 @@ public sealed class ModelOptions
     internal static ModelConfig Choose(string? config, string? preset)
     {
         if ((config == null) == (preset == null)) throw new MvarException("give exactly one of --config FILE or --preset NAME");
+        if (preset != null && ShippedModel.IsShipped(preset)) return ShippedModel.Find(preset).LoadConfig();
         return preset != null ? Presets.Get(preset) : ModelConfig.Load(config!);
     }
 
@@ -45,20 +46,36 @@ public sealed class ModelOptions
         return c;
     }
 
-    /// <summary>Fails early, before long work, when a checkpoint file is missing.</summary>
-    public void CheckFilesExist(ParseResult p)
+    /// <summary>The tokenizer checkpoint: --vae, or the shipped preset's tokenizer.</summary>
+    internal static string VaePath(string? vae, string? preset) =>
+        vae ?? (preset != null && ShippedModel.IsShipped(preset) ? ShippedModel.Find(preset).TokenizerPath
+            : throw new MvarException("give --vae (the tokenizer checkpoint)"));
+
+    /// <summary>(tokenizer, transformer) checkpoint paths: --vae/--model, or the shipped preset's files for the config's arch.</summary>
+    public (string vae, string model) Paths(ParseResult p, ModelConfig config)
     {
-        string vaePath = p.GetValue(Vae)!, modelPath = p.GetValue(Model)!;
+        string? preset = p.GetValue(Preset);
+        string vae = VaePath(p.GetValue(Vae), preset);
+        string model = p.GetValue(Model) ?? (preset != null && ShippedModel.IsShipped(preset) ? ShippedModel.Find(preset).TransformerPath(config.Transformer!.Arch)
+            : throw new MvarException("give --model (the transformer checkpoint)"));
+        return (vae, model);
+    }
+
+    /// <summary>Fails early, before long work, when a checkpoint file is missing.</summary>
+    public (string vae, string model) CheckFilesExist(ParseResult p, ModelConfig config)
+    {
+        var (vaePath, modelPath) = Paths(p, config);
         if (!File.Exists(vaePath)) throw new CheckpointException($"tokenizer checkpoint not found: {vaePath}");
         if (!File.Exists(modelPath)) throw new CheckpointException($"model checkpoint not found: {modelPath}");
+        return (vaePath, modelPath);
     }
 
     /// <summary>The tokenizer and the transformer with their checkpoints loaded.</summary>
     public (VqVae tokenizer, ScaleTransformer transformer) Load(ParseResult p, ModelConfig config)
     {
-        CheckFilesExist(p);
-        var tokenizer = VqVaeLoader.Load(config.Tokenizer, p.GetValue(Vae)!);
-        try { return (tokenizer, ScaleTransformer.Load(config, p.GetValue(Model)!, p.GetValue(Key))); }
+        var (vaePath, modelPath) = CheckFilesExist(p, config);
+        var tokenizer = VqVaeLoader.Load(config.Tokenizer, vaePath);
+        try { return (tokenizer, ScaleTransformer.Load(config, modelPath, p.GetValue(Key))); }
         catch { tokenizer.Dispose(); throw; }
     }
 }

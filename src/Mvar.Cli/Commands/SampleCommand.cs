@@ -15,8 +15,8 @@ public static class SampleCommand
     public static Command Create()
     {
         var models = new ModelOptions();
-        var classes = new Option<string?>("--class") { Description = "comma-separated class ids, e.g. 3,7 (one sample each, times --count)" };
-        var random = new Option<bool>("--random-classes") { Description = "draw the classes at random from the seeded generator (the default without --class)" };
+        var classes = new Option<string?>("--class") { Description = "comma-separated class ids, e.g. 3,7, or all (one sample each, times --count; default: all when the model has at most 16 classes)" };
+        var random = new Option<bool>("--random-classes") { Description = "draw the classes at random from the seeded generator (the default without --class for models of more than 16 classes)" };
         var count = new Option<int?>("--count") { Description = "samples per class with --class (default 1); number of samples with random classes (default 4)" };
         var cfg = new Option<double>("--cfg") { Description = "classifier-free guidance strength (ramped over the scales)", DefaultValueFactory = _ => 1.5 };
         var topK = new Option<int>("--top-k") { Description = "keep the k most likely tokens (0: off, 1: greedy)", DefaultValueFactory = _ => 900 };
@@ -66,7 +66,10 @@ public static class SampleCommand
             });
             using var scope = NewDisposeScope();
             var images = tokenizer.FhatToImg(result.FHat);
-            ImageFiles.SaveGrid(ImageFiles.Unbatch(images), outPath, columns: Math.Min(8, (int)images.shape[0]));
+            if (classList != null)   // one labelled row per class
+                LabelledGrid.Save(classList.Select((c, i) => (c, i)).GroupBy(x => x.c)
+                    .Select(g => (t.ClassName(g.Key), (IReadOnlyList<Tensor>)g.Select(x => images[x.i]).ToList())).ToList(), outPath);
+            else ImageFiles.SaveGrid(ImageFiles.Unbatch(images), outPath, columns: Math.Min(8, (int)images.shape[0]));
             if (tokensPath != null) SampleTokenFile.From(result, modelConfig.Tokenizer.PatchNums).Save(tokensPath);
             if (npzPath != null) Npz.Save(npzPath, new Dictionary<string, Tensor> { ["arr_0"] = Npz.ToUint8NHWC(images) });
             if (progressionPath != null)
@@ -87,8 +90,10 @@ public static class SampleCommand
     {
         if (count is < 1) throw new MvarException($"--count must be at least 1, got {count}");
         randomCount = count ?? 4;
-        if (text == null) return null;
+        if (text == null && (random || numClasses > 16)) return null;
         if (random) throw new MvarException("give either --class or --random-classes, not both");
+        text ??= "all";
+        if (text.Trim() == "all") text = string.Join(",", Enumerable.Range(0, numClasses));
         var ids = new List<long>();
         foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
         {

@@ -8,8 +8,8 @@ namespace Mvar.Cli.Commands;
 public sealed class TokenizerOptions
 {
     public readonly Option<string?> Config = new("--config") { Description = "model configuration JSON (needs a \"tokenizer\" section)" };
-    public readonly Option<string?> Preset = new("--preset") { Description = $"built-in configuration: {string.Join(", ", Presets.All.Keys)}" };
-    public readonly Option<string> Vae = new("--vae") { Description = "tokenizer checkpoint (VQ-VAE state dict, e.g. vae_ch160v4096z32.pth)", Required = true };
+    public readonly Option<string?> Preset = new("--preset") { Description = $"a shipped model ({string.Join(", ", ShippedModel.Names)}) or a built-in configuration: {string.Join(", ", Presets.All.Keys)}" };
+    public readonly Option<string?> Vae = new("--vae") { Description = "tokenizer checkpoint (VQ-VAE state dict, e.g. vae_ch160v4096z32.pth; default with a shipped --preset: its tokenizer)" };
 
     public void AddTo(Command cmd) { cmd.Options.Add(Config); cmd.Options.Add(Preset); cmd.Options.Add(Vae); }
 
@@ -20,7 +20,7 @@ public sealed class TokenizerOptions
     public VqVae Load(ParseResult p)
     {
         var config = ResolveConfig(p);
-        return VqVaeLoader.Load(config, p.GetValue(Vae)!);
+        return VqVaeLoader.Load(config, ModelOptions.VaePath(p.GetValue(Vae), p.GetValue(Preset)));
     }
 
     /// <summary>Fails early (before long work) when an output file could not be written: its folder is missing.</summary>

@@ -17,9 +17,12 @@ public sealed record TransformerConfig
     public int KernelSize { get; init; } = 7;
     /// <summary>MVAR: first scale index that trains alone and uses neighbourhood attention.</summary>
     public int RefineStep { get; init; } = 8;
+    /// <summary>Optional names of the classes (labels of sample grids, the serving page); null: class ids.</summary>
+    public string[]? ClassNames { get; init; }
 
     public bool IsMvar => Arch == "mvar";
     public int HeadDim => EmbedDim / NumHeads;
+    public string ClassName(long id) => ClassNames != null && id >= 0 && id < ClassNames.Length ? ClassNames[id] : $"class {id}";
 
     public void Validate(TokenizerConfig tokenizer)
     {
@@ -31,6 +34,8 @@ public sealed record TransformerConfig
         Require(MlpRatio > 0, $"transformer.mlp_ratio must be positive, got {MlpRatio}");
         Require(NormEps > 0, $"transformer.norm_eps must be positive, got {NormEps}");
         Require(KernelSize >= 1 && KernelSize % 2 == 1, $"transformer.kernel_size must be a positive odd number, got {KernelSize}");
+        Require(ClassNames == null || ClassNames.Length == NumClasses,
+            $"transformer.class_names has {ClassNames?.Length} names but num_classes is {NumClasses}");
         int k = tokenizer.PatchNums.Length;
         Require(RefineStep >= 1 && RefineStep <= k, $"transformer.refine_step must be in [1, {k}] (the number of scales), got {RefineStep}");
         if (IsMvar && RefineStep < k)

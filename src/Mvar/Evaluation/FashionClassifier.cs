@@ -38,19 +38,13 @@ public sealed class FashionClassifier : nn.Module<Tensor, Tensor>, IFeatureNetwo
     /// <summary>The network with the weights of <paramref name="path"/> (default: the shipped ones, found above the program's folder).</summary>
     public static FashionClassifier Load(string? path = null)
     {
-        path ??= FindShipped() ?? throw new MvarException($"no classifier weights given and {ShippedWeights} was not found above {AppContext.BaseDirectory}; train them with `mvar train classifier --out FILE` and pass --classifier FILE");
+        path ??= Mvar.Config.ShippedModel.FindFile(ShippedWeights) ?? throw new MvarException($"no classifier weights given and {ShippedWeights} was not found above {AppContext.BaseDirectory}; train them with `mvar train classifier --out FILE` and pass --classifier FILE");
         var net = new FashionClassifier();
         Mvar.IO.StateDictLoader.LoadInto(net, Mvar.IO.Checkpoint.LoadStateDict(path), path);
         net.eval();
         return net;
     }
 
-    static string? FindShipped()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, ShippedWeights))) return Path.Combine(d.FullName, ShippedWeights);
-        return null;
-    }
     public int FeatureDim => Features;
 
     /// <summary>Grey 28x28 in [-1, 1] of any image batch.</summary>

@@ -39,6 +39,23 @@ public class SampleCommandTests
         TensorAssert.Close(official.to(TorchSharp.torch.ScalarType.Int32), arr.to(TorchSharp.torch.ScalarType.Int32), 1, "arr_0");
     }
 
+    [Fact]
+    public void WithoutClassesEveryClassGetsALabelledRow()
+    {
+        string dir = Fixtures.TempDir(), config = Path.Combine(dir, "named.json"), grid = Path.Combine(dir, "g.png");
+        string[] names = Enumerable.Range(0, 10).Select(i => $"thing {i}").ToArray();
+        File.WriteAllText(config, File.ReadAllText(TinyMvar).Replace("\"refine_step\": 4",
+            "\"refine_step\": 4, \"class_names\": [" + string.Join(", ", names.Select(n => $"\"{n}\"")) + "]"));
+        var r = CliRunner.Run(["sample", "--config", config, "--vae", Fixtures.Parity("vae.pth"), "--model", Fixtures.Parity("mvar.pth"),
+            "--count", "2", "--seed", "1", "--top-k", "1", "--out", grid]);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains("class(es) 0,0,1,1,2,2,3,3,4,4,5,5,6,6,7,7,8,8,9,9", r.StdErr);
+        var (px, w, h) = Mvar.IO.ImageFiles.ReadPixels(grid, 3);
+        // ten rows of two 128-pixel samples (no enlargement at 128 px), 4-pixel gaps, a label column on the left
+        Assert.Equal(10 * (128 + 4) + 4, h);
+        Assert.InRange(w, 2 * (128 + 4) + 4 + 30, 2 * (128 + 4) + 4 + 200);
+    }
+
     [Theory]
     [InlineData("unknown class id 12", "--class", "1,12")]
     [InlineData("\"x\" is not a class id", "--class", "x")]
@@ -51,6 +68,15 @@ public class SampleCommandTests
         string output = Path.Combine(Fixtures.TempDir(), "g.png");
         var r = CliRunner.Run(Base("mvar.pth", option, value, "--out", output));
         CliRunner.AssertOneLineError(r, expected);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void ABuiltInConfigurationNeedsCheckpoints()
+    {
+        string output = Path.Combine(Fixtures.TempDir(), "g.png");
+        CliRunner.AssertOneLineError(CliRunner.Run(["sample", "--preset", "var-d16", "--out", output]), "give --vae");
+        CliRunner.AssertOneLineError(CliRunner.Run(["sample", "--preset", "var-d16", "--vae", Fixtures.Parity("vae.pth"), "--out", output]), "give --model");
         Assert.False(File.Exists(output));
     }
 

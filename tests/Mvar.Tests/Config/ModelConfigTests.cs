@@ -40,6 +40,7 @@ public class ModelConfigTests
     [InlineData("""{"tokenizer": {"patch_nums": "1,2"}}""", "malformed value")]
     [InlineData("""{"tokenizer": {"vocab_size": 4096,""", "malformed")]
     [InlineData("""{"transformer": {"depth": 2}}""", "no \"tokenizer\" section")]
+    [InlineData("""{"tokenizer": {}, "transformer": {"num_classes": 3, "class_names": ["a", "b"]}}""", "class_names has 2 names but num_classes is 3")]
     public void BadConfigsAreClearErrors(string json, string expected)
     {
         var e = Assert.Throws<ConfigException>(() => ModelConfig.Parse(json, "my.json"));
