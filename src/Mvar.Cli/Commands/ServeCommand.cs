@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Mvar.Cli.Serving;
+using Mvar.Config;
+using Mvar.Tokenizer;
 using Mvar.Transformer;
 using static TorchSharp.torch;
 
@@ -37,8 +39,7 @@ public static class ServeCommand
             var config = models.ResolveConfig(p);
             set_num_threads(nThreads);
             using var _ = no_grad();
-            var (tokenizer, transformer) = models.Load(p, config);
-            using var served = new ServedModels(config, tokenizer, new Dictionary<string, ScaleTransformer> { [config.Transformer!.Arch] = transformer });
+            using var served = Load(models, p, config);
             var app = ServeApp.StartAsync(served, settings, log: Console.Error).GetAwaiter().GetResult();
             Console.Error.WriteLine($"mvar: serving {string.Join(" and ", served.Transformers.Keys)} ({served.ImageSize}x{served.ImageSize}, {served.NumClasses} classes, "
                 + $"{nThreads} thread(s), batches of up to {settings.MaxBatch} samples) on {app.Address} (Ctrl-C stops)");
@@ -47,5 +48,39 @@ public static class ServeCommand
             Console.Error.WriteLine("mvar: server stopped");
             return 0;
         });
+    }
+
+    /// <summary>
+    /// A shipped --preset without --model and --arch serves every architecture it ships (the request's "arch"
+    /// chooses); otherwise the one transformer of --model / --arch.
+    /// </summary>
+    static ServedModels Load(ModelOptions models, ParseResult p, ModelConfig config)
+    {
+        string? preset = p.GetValue(models.Preset);
+        string[]? names = config.Transformer!.ClassNames;
+        if (preset == null || !ShippedModel.IsShipped(preset) || p.GetValue(models.Model) != null || p.GetValue(models.Arch) != null)
+        {
+            var (tokenizer, transformer) = models.Load(p, config);
+            return new ServedModels(config, tokenizer, new Dictionary<string, ScaleTransformer> { [config.Transformer.Arch] = transformer }, names);
+        }
+        var shipped = ShippedModel.Find(preset);
+        var archs = new[] { config.Transformer.Arch, config.Transformer.Arch == "mvar" ? "var" : "mvar" }
+            .Where(a => File.Exists(shipped.TransformerPath(a))).ToArray();
+        if (archs.Length == 0) throw new CheckpointException($"model checkpoint not found: {shipped.TransformerPath(config.Transformer.Arch)}");
+        string vae = ModelOptions.VaePath(p.GetValue(models.Vae), preset);
+        if (!File.Exists(vae)) throw new CheckpointException($"tokenizer checkpoint not found: {vae}");
+        var loaded = new Dictionary<string, ScaleTransformer>();
+        var vqvae = VqVaeLoader.Load(config.Tokenizer, vae);
+        try
+        {
+            foreach (var arch in archs) loaded[arch] = ScaleTransformer.Load(config.WithArch(arch), shipped.TransformerPath(arch), p.GetValue(models.Key));
+            return new ServedModels(config, vqvae, loaded, names);
+        }
+        catch
+        {
+            foreach (var t in loaded.Values) t.Dispose();
+            vqvae.Dispose();
+            throw;
+        }
     }
 }

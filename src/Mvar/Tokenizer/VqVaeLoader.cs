@@ -17,7 +17,7 @@ public static class VqVaeLoader
     public static VqVae Load(TokenizerConfig config, string path)
     {
         if (!File.Exists(path)) throw new CheckpointException($"tokenizer checkpoint not found: {path}");
-        var sd = TorchCheckpoint.LoadStateDict(path);
+        var sd = Checkpoint.LoadStateDict(path);
         try
         {
             var vae = new VqVae(config);
