@@ -67,7 +67,11 @@ public sealed class ServeApp : IAsyncDisposable
         server.MapRoutes();
         web.Lifetime.ApplicationStopping.Register(() => queue.Stop(settings.ShutdownGrace));
         try { await web.StartAsync(); }
-        catch (IOException e) { queue.Dispose(); throw new MvarException($"cannot listen on {settings.Host}:{settings.Port}: {e.Message}"); }
+        catch (Exception e) when (e is IOException or Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            queue.Dispose();
+            throw new MvarException($"cannot listen on {settings.Host}:{settings.Port}: {e.Message}");
+        }
         var address = web.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.Address = new Uri(address);
         return server;

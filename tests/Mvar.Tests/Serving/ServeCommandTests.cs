@@ -52,6 +52,19 @@ public class ServeCommandTests
         }
     }
 
+    [Fact]
+    public void PortInUseIsAOneLineError()
+    {
+        var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        try
+        {
+            string port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port.ToString();
+            CliRunner.AssertOneLineError(CliRunner.Run([.. new[] { "serve", "--port", port }.Concat(Models)]), $"cannot listen on 127.0.0.1:{port}");
+        }
+        finally { taken.Stop(); }
+    }
+
     [Theory]
     [InlineData("--port", "70000", "--port must be within [0, 65535]")]
     [InlineData("--host", "example.org", "--host must be an IP address")]
