@@ -38,6 +38,8 @@ public sealed record TrainingConfig
 
     // ---- tokenizer optimisation
     public double TokLr { get; init; } = 2e-4;
+    /// <summary>Epochs of tokenizer training (null: <see cref="Epochs"/>), so one config can hold both stages.</summary>
+    public int? TokEpochs { get; init; }
     public double TokWd { get; init; } = 0.0;
     public double[] TokBetas { get; init; } = [0.5, 0.9];
     /// <summary>Reconstruction loss: "l1" or "mse".</summary>
@@ -61,6 +63,7 @@ public sealed record TrainingConfig
     public void Validate()
     {
         Require(Epochs >= 1, $"training.epochs must be positive, got {Epochs}");
+        Require(TokEpochs is null or >= 1, $"training.tok_epochs must be positive, got {TokEpochs}");
         Require(BatchSize >= 1, $"training.batch_size must be positive, got {BatchSize}");
         Require(MaxSteps >= 0, $"training.max_steps must be >= 0, got {MaxSteps}");
         Require(Tblr > 0 && (Lr ?? 1) > 0 && TokLr > 0, "training learning rates must be positive");

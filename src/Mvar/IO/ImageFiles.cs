@@ -120,10 +120,17 @@ public static class ImageFiles
     /// <summary>A batch (B, C, H, W) as a list of (C, H, W) views.</summary>
     public static IReadOnlyList<Tensor> Unbatch(Tensor batch) => batch.unbind(0);
 
-    /// <summary><see cref="MakeGrid"/> written as a PNG.</summary>
-    public static void SaveGrid(IReadOnlyList<Tensor> images, string path, int columns = 0, int padding = 2)
+    /// <summary>
+    /// <see cref="MakeGrid"/> written as a PNG. Images smaller than <paramref name="minCell"/> pixels (Fashion-MNIST's
+    /// 32x32) are enlarged by a whole factor, nearest neighbour, so that a person can see them.
+    /// </summary>
+    public static void SaveGrid(IReadOnlyList<Tensor> images, string path, int columns = 0, int padding = 2, int minCell = 96)
     {
-        using var grid = MakeGrid(images, columns, padding);
+        using var scope = NewDisposeScope();
+        var grid = MakeGrid(images, columns, padding);
+        long side = Math.Max(images[0].shape[^1], images[0].shape[^2]);
+        int zoom = (int)Math.Max(1, minCell / side);
+        if (zoom > 1) grid = grid.repeat_interleave(zoom, 1).repeat_interleave(zoom, 2);
         SavePng(grid, path);
     }
 }

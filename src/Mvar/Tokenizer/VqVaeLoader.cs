@@ -17,7 +17,7 @@ public static class VqVaeLoader
     public static VqVae Load(TokenizerConfig config, string path)
     {
         if (!File.Exists(path)) throw new CheckpointException($"tokenizer checkpoint not found: {path}");
-        var sd = Checkpoint.LoadStateDict(path);
+        var sd = Checkpoint.LoadStateDict(path);   // .pth or .safetensors
         try
         {
             var vae = new VqVae(config);

@@ -32,7 +32,7 @@ public sealed class TokenizerTrainer : Trainer
     /// <summary>Codes re-initialised so far.</summary>
     public long ReinitCount { get; private set; }
 
-    public TokenizerTrainer(ModelConfig config, VqVae vae, ImageBatches batches) : base(config, batches.Data.Count)
+    public TokenizerTrainer(ModelConfig config, VqVae vae, ImageBatches batches) : base(config, batches.Data.Count, tokenizer: true)
     {
         this.vae = vae; this.batches = batches;
         vae.EnableTraining();
@@ -52,7 +52,7 @@ public sealed class TokenizerTrainer : Trainer
         ReseedForStep(g);
         if (b is null) { NextStep++; return new() { ["loss"] = double.NaN }; }
         var img = b.Value.images;
-        var (lr, _) = LrSchedule.At(T.Sche, T.TokLr, T.TokWd, T.TokWd, g, (T.Wp > 0 ? T.Wp : T.Epochs / 50.0) * Order.ItersPerEpoch, TotalSteps, T.Wp0, T.Wpe);
+        var (lr, _) = LrSchedule.At(T.Sche, T.TokLr, T.TokWd, T.TokWd, g, (T.Wp > 0 ? T.Wp : Epochs / 50.0) * Order.ItersPerEpoch, TotalSteps, T.Wp0, T.Wpe);
         SetLrWd(lr, T.TokWd, true);
 
         var (rec, vq, codes, f) = vae.TrainingForward(img);

@@ -37,12 +37,16 @@ public abstract class Trainer : IDisposable
     protected abstract OptimizerHelper Optimizer { get; }
     public abstract string Kind { get; }
 
-    protected Trainer(ModelConfig config, int dataCount)
+    /// <summary>Passes over the data this run makes (training.epochs; the tokenizer's tok_epochs when set).</summary>
+    public int Epochs { get; }
+
+    protected Trainer(ModelConfig config, int dataCount, bool tokenizer = false)
     {
         Config = config;
         T = config.Training ?? new TrainingConfig();
+        Epochs = tokenizer ? T.TokEpochs ?? T.Epochs : T.Epochs;
         Order = new EpochOrder(dataCount, T.BatchSize, T.Seed);
-        long full = (long)T.Epochs * Order.ItersPerEpoch;
+        long full = (long)Epochs * Order.ItersPerEpoch;
         TotalSteps = T.MaxSteps > 0 ? Math.Min(T.MaxSteps, full) : full;
     }
 

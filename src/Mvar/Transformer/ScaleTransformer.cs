@@ -129,7 +129,7 @@ public sealed class ScaleTransformer : nn.Module
     /// <summary>Builds the model of <paramref name="config"/> and loads the checkpoint at <paramref name="path"/>.</summary>
     public static ScaleTransformer Load(ModelConfig config, string path, string? keyPath = null, IAttentionPattern? pattern = null)
     {
-        var sd = Checkpoint.LoadStateDict(path, keyPath);
+        var sd = Checkpoint.LoadStateDict(path, keyPath);   // .pth or .safetensors
         try
         {
             var model = Create(config, pattern, initWeights: false);

@@ -161,7 +161,13 @@ public class ImageFilesTests
         var strip = ImageFiles.MakeGrid(ImageFiles.Unbatch(stack(imgs)));   // default: one row, padding 2
         Assert.Equal(new long[] { 3, 6, 3 * 4 + 2 }, strip.shape);
         string path = Path.Combine(Fixtures.TempDir(), "strip.png");
-        ImageFiles.SaveGrid(imgs, path);
+        ImageFiles.SaveGrid(imgs, path, minCell: 0);
         Assert.Equal((14, 6), (ImageFiles.ReadPixels(path, 3).width, ImageFiles.ReadPixels(path, 3).height));
+        ImageFiles.SaveGrid(imgs, path, minCell: 8);                      // small images are enlarged 4x, nearest
+        var (px, w, h) = ImageFiles.ReadPixels(path, 3);
+        Assert.Equal((14 * 4, 6 * 4), (w, h));
+        Assert.Equal(0, px[(4 * 1 * w + 4 * 1) * 3]);                      // a padding pixel stays black
+        Assert.Equal(159, px[(4 * 2 * w + 4 * 6) * 3]);                    // image 1 (0.25 -> 159), at (2, 6) before, fills its 8x8 cell
+        Assert.Equal(159, px[((4 * 2 + 7) * w + 4 * 6 + 7) * 3]);
     }
 }

@@ -23,6 +23,21 @@ public class CheckpointLoadingTests
     }
 
     [Fact]
+    public void SafetensorsCopiesOfTokenizerAndTransformerLoadLikeTheOriginals()
+    {
+        string dir = Fixtures.TempDir(), vaeSt = Path.Combine(dir, "vae.safetensors"), mvarSt = Path.Combine(dir, "mvar.safetensors");
+        Mvar.IO.Checkpoint.SaveStateDict(vaeSt, Mvar.IO.Checkpoint.LoadStateDict(Fixtures.Parity("vae.pth")));
+        Mvar.IO.Checkpoint.SaveStateDict(mvarSt, Mvar.IO.Checkpoint.LoadStateDict(Fixtures.Parity("mvar.pth")));
+        using var plain = ScaleTransformer.Load(ModelConfigOf("mvar"), Fixtures.Parity("mvar.pth"));
+        using var copy = ScaleTransformer.Load(ModelConfigOf("mvar"), mvarSt);
+        AssertSameWeights(plain, copy);
+        var tokenizerConfig = ModelConfigOf("mvar").Tokenizer;
+        using var vaeCopy = Mvar.Tokenizer.VqVaeLoader.Load(tokenizerConfig, vaeSt);
+        var sd = Vae.state_dict();
+        foreach (var (k, t) in vaeCopy.state_dict()) Assert.True(t.eq(sd[k]).all().item<bool>(), k);
+    }
+
+    [Fact]
     public void VarCheckpointLoadsIntoMvarAndBack()
     {
         using var mvar = ScaleTransformer.Load(ModelConfigOf("mvar"), Fixtures.Parity("var.pth"));
