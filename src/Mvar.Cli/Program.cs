@@ -15,4 +15,5 @@ root.Subcommands.Add(AnalyzeCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(CompareCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
 return Cli.Invoke(root, args);
