@@ -251,11 +251,5 @@ public sealed record ComparisonReport
     public double Seconds { get; init; }
     public ModelFigures[] Models { get; init; } = [];
 
-    static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
-    public string ToJson() => JsonSerializer.Serialize(this, Json) + "\n";
+    public string ToJson() => ReportJson.Serialize(this);
 }

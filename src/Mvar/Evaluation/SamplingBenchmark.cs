@@ -94,14 +94,8 @@ public sealed record SamplingBenchmarkResult
     public double[] LoadAverageEnd { get; init; } = [];
     public string Timestamp { get; init; } = "";
 
-    static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
-    public string ToJson() => JsonSerializer.Serialize(this, Json) + "\n";
-    public static SamplingBenchmarkResult FromJson(string json) => JsonSerializer.Deserialize<SamplingBenchmarkResult>(json, Json)!;
+    public string ToJson() => ReportJson.Serialize(this);
+    public static SamplingBenchmarkResult FromJson(string json) => JsonSerializer.Deserialize<SamplingBenchmarkResult>(json, ReportJson.Options)!;
 }
 
 /// <summary>The official PyTorch figures of the issue (same machine kind, oneDNN sgemm, 2 threads, B=1, cfg 1.5, top-k 900, top-p 0.96, median of 3).</summary>

@@ -93,14 +93,8 @@ public sealed record TrainingBenchmarkResult
     public double[] LoadAverageEnd { get; init; } = [];
     public string Timestamp { get; init; } = "";
 
-    static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
-    public string ToJson() => JsonSerializer.Serialize(this, Json) + "\n";
-    public static TrainingBenchmarkResult FromJson(string json) => JsonSerializer.Deserialize<TrainingBenchmarkResult>(json, Json)!;
+    public string ToJson() => ReportJson.Serialize(this);
+    public static TrainingBenchmarkResult FromJson(string json) => JsonSerializer.Deserialize<TrainingBenchmarkResult>(json, ReportJson.Options)!;
 }
 
 /// <summary>
