@@ -14,5 +14,7 @@ root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(AnalyzeCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(CompareCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(MpiCommand.Create());
 return Cli.Invoke(root, args);

@@ -8,13 +8,14 @@ using Spectre.Console;
 
 namespace Mvar.Cli.Commands;
 
-/// <summary><c>mvar bench sample</c>: sampling speed and memory with random weights (see bench/README.md).</summary>
+/// <summary><c>mvar bench sample|train</c>: sampling and training-step speed and memory with random weights (see bench/README.md).</summary>
 public static class BenchCommand
 {
     public static Command Create()
     {
         var bench = new Command("bench", "Benchmarks");
         bench.Subcommands.Add(CreateSample());
+        bench.Subcommands.Add(CreateTrain());
         return bench;
     }
 
@@ -67,6 +68,46 @@ public static class BenchCommand
         });
     }
 
+    static Command CreateTrain()
+    {
+        var preset = new Option<string?>("--preset") { Description = "built-in configuration, e.g. mvar-d16 or var-d16" };
+        var config = new Option<string?>("--config") { Description = "model configuration JSON instead of a preset (its training section sets ratio_k etc.)" };
+        var arch = new Option<string?>("--arch") { Description = "override the architecture: var or mvar" };
+        var batch = new Option<int>("--batch") { Description = "images per optimisation step", DefaultValueFactory = _ => 2 };
+        var steps = new Option<int>("--steps") { Description = "measured steps of each scale group (median reported)", DefaultValueFactory = _ => 1 };
+        var warmup = new Option<int>("--warmup") { Description = "unmeasured steps of each scale group first", DefaultValueFactory = _ => 1 };
+        var threads = new Option<int>("--threads") { Description = "torch intra-op threads (0: libtorch default)", DefaultValueFactory = _ => 0 };
+        var seed = new Option<ulong>("--seed") { Description = "seed of the random weights, tokens and classes", DefaultValueFactory = _ => 0 };
+        var dtype = new Option<string>("--dtype") { Description = "training compute type (float32 only)", DefaultValueFactory = _ => "float32" };
+        var json = new Option<string?>("--json") { Description = "write the result as JSON" };
+        var cmd = new Command("train", "Time one AdamW optimisation step (per MVAR scale group) and its peak memory with random weights")
+        {
+            preset, config, arch, batch, steps, warmup, threads, seed, dtype, json,
+        };
+        return cmd.WithAction(p =>
+        {
+            string? presetName = p.GetValue(preset), configPath = p.GetValue(config);
+            var modelConfig = ModelOptions.ResolveConfig(configPath, presetName, p.GetValue(arch));
+            if (SamplingBenchmark.ParseDtype(p.GetValue(dtype)!) != TorchSharp.torch.ScalarType.Float32)
+                throw new MvarException("bench train measures the float32 training path only (--dtype float32)");
+            string? jsonPath = p.GetValue(json);
+            if (jsonPath != null) TokenizerOptions.CheckWritable(jsonPath);
+            Mvar.TorchRuntime.ReturnFreedTensorsToTheSystem();   // as mvar train does
+            var r = TrainingBenchmark.Run(modelConfig, new TrainingBenchmarkOptions
+            {
+                Name = presetName ?? Path.GetFileName(configPath!), Batch = p.GetValue(batch), Steps = p.GetValue(steps), Warmup = p.GetValue(warmup),
+                Threads = p.GetValue(threads), Seed = p.GetValue(seed), Progress = line => Console.Error.WriteLine(line),
+            });
+            Print(r);
+            if (jsonPath != null)
+            {
+                AtomicFile.WriteAllText(jsonPath, r.ToJson());
+                Console.Error.WriteLine($"wrote {jsonPath}");
+            }
+            return 0;
+        });
+    }
+
     static string F(double x, string fmt = "F2") => double.IsNaN(x) ? "-" : x.ToString(fmt, CultureInfo.InvariantCulture);
     static string Ratio(double official, double ours) => double.IsNaN(official) ? "" : $"{official / ours:F2}x";
 
@@ -93,5 +134,37 @@ public static class BenchCommand
         Row("transformer fp32 floor s/image", r.TransformerFloorSeconds, null);
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"median of {r.Repeats} run(s) after {r.Warmup} warm-up ({r.DisturbedRunsDiscarded} disturbed run(s) discarded; others' CPU share in kept runs: {string.Join(" ", r.ForeignCpuSharePerRun.Select(x => x.ToString("P0", CultureInfo.InvariantCulture)))}); decode chunk {r.DecodeChunk}; load average {string.Join(" ", r.LoadAverageStart)} -> {string.Join(" ", r.LoadAverageEnd)}; {Markup.Escape(r.Machine)}");
+    }
+
+    static void Print(TrainingBenchmarkResult r)
+    {
+        var off = r.Dtype == "float32" ? OfficialTrainingReference.For(r.Arch, r.Depth, r.Batch) : null;
+        if (off != null && off.SecondsPerStep.Length != r.Groups.Length) off = null;
+        var table = new Table().Title($"{Markup.Escape(r.Name)}: {r.Arch}-d{r.Depth} training step, B={r.Batch}, {r.Threads} threads, {r.Dtype}")
+            .AddColumns("scale group", "steps/cycle", "tokens", "s/step", "CPU s/step", "s/image", "official s/step", "peak MB", "above W+AdamW MB");
+        for (int i = 0; i < r.Groups.Length; i++)
+        {
+            var g = r.Groups[i];
+            string official = off is null ? "" : $"{F(off.SecondsPerStep[i], "F1")} ({off.SecondsPerStep[i] / g.SecondsPerStep:F2}x)";
+            table.AddRow(Markup.Escape(g.Label), g.StepsPerCycle.ToString(CultureInfo.InvariantCulture), g.Tokens.ToString(CultureInfo.InvariantCulture),
+                F(g.SecondsPerStep), F(g.CpuSecondsPerStep), F(g.SecondsPerImage), official, F(g.PeakRssMb, "F0"), F(g.PeakAboveWeightsAndOptimizerMb, "F0"));
+        }
+        if (r.Groups.Length > 1)
+        {
+            string official = "";
+            if (off != null)
+            {
+                double mean = r.Groups.Select((g, i) => off.SecondsPerStep[i] * g.StepsPerCycle).Sum() / r.Groups.Sum(g => g.StepsPerCycle);
+                official = $"{F(mean)} ({mean / r.SecondsPerStep:F2}x)";
+            }
+            table.AddRow("cycle mean", r.CycleLength.ToString(CultureInfo.InvariantCulture), "", F(r.SecondsPerStep), F(r.CpuSecondsPerStep), F(r.SecondsPerImage), official,
+                F(r.PeakRssMb, "F0"), F(r.PeakAboveWeightsAndOptimizerMb, "F0"));
+        }
+        AnsiConsole.Write(table);
+        string offPeak = off is null ? "" : off.PeakRssMbLow == off.PeakRssMbHigh ? $" (official {off.PeakRssMbLow:F0} MB)" : $" (official {off.PeakRssMbLow:F0}-{off.PeakRssMbHigh:F0} MB)";
+        AnsiConsole.MarkupLine(Markup.Escape(
+            $"weights {r.WeightsMb:F0} MB, gradients {r.GradientsMb:F0} MB, AdamW state {r.OptimizerStateMb:F0} MB; RSS after load {r.RssAfterLoadMb:F0} MB, " +
+            $"after the first step {r.RssAfterFirstStepMb:F0} MB; peak {r.PeakRssMb:F0} MB{offPeak}; median of {r.Steps} step(s) per group after {r.Warmup} warm-up; " +
+            $"load average {string.Join(" ", r.LoadAverageStart)} -> {string.Join(" ", r.LoadAverageEnd)}; {r.Machine}"));
     }
 }

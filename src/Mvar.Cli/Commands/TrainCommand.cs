@@ -129,6 +129,7 @@ public static class TrainCommand
         common.AddTo(cmd);
         return cmd.WithAction(common.WithRanks((p, comm) =>
         {
+            Mvar.TorchRuntime.ReturnFreedTensorsToTheSystem();   // training frees GBs of activations and gradients every step
             Action<string> say = comm.Rank == 0 ? Console.WriteLine : _ => { };
             var (config, outDir, dataSpec, info) = common.Resolve(p, "tokenizer");
             Directory.CreateDirectory(outDir);
@@ -174,6 +175,7 @@ public static class TrainCommand
         common.AddTo(cmd);
         return cmd.WithAction(common.WithRanks((p, comm) =>
         {
+            Mvar.TorchRuntime.ReturnFreedTensorsToTheSystem();   // training frees GBs of activations and gradients every step
             Action<string> say = comm.Rank == 0 ? Console.WriteLine : _ => { };
             var (config, outDir, dataSpec, info) = common.Resolve(p, "transformer");
             if (config.Transformer == null) throw new MvarException("the configuration has no transformer section");

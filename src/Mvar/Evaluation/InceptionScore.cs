@@ -5,6 +5,9 @@ namespace Mvar.Evaluation;
 /// <summary>
 /// Inception Score of class probabilities p(y|x) (N, classes): split into <c>splits</c> parts, per part
 /// exp(mean_x KL(p(y|x) || p(y))) with p(y) the part's mean; returns the mean and standard deviation over the parts.
+/// The parts are taken from a fixed-seed permutation of the samples, not in file order: class-conditional sample
+/// sets are usually written class by class, and a part holding a single class would score about 1 whatever the
+/// images (the usual implementations assume randomly ordered samples).
 /// </summary>
 public static class InceptionScore
 {
@@ -13,7 +16,7 @@ public static class InceptionScore
         long n = probs_NK.shape[0];
         if (splits < 1 || n < splits) throw new MvarException($"Inception Score needs at least {splits} samples (one per split), got {n}");
         using var scope = NewDisposeScope();
-        var p = probs_NK.to(ScalarType.Float64);
+        var p = probs_NK.to(ScalarType.Float64).index_select(0, randperm(n, generator: new Generator(0, CPU)));
         var scores = new double[splits];
         for (int s = 0; s < splits; s++)
         {

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Mvar.Evaluation;
 
 /// <summary>
@@ -5,7 +7,7 @@ namespace Mvar.Evaluation;
 /// reset (writing 5 to /proc/self/clear_refs) so that one phase of a run can be measured on its own. Native tensor
 /// memory is included, which the .NET GC's counters do not see.
 /// </summary>
-public static class ProcessMemory
+public static partial class ProcessMemory
 {
     public static bool Supported => File.Exists("/proc/self/status");
 
@@ -17,6 +19,23 @@ public static class ProcessMemory
     {
         try { File.WriteAllText("/proc/self/clear_refs", "5"); return true; }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+    }
+
+    [LibraryImport("libc", EntryPoint = "malloc_trim")]
+    private static partial int MallocTrim(nuint pad);
+
+    /// <summary>
+    /// Returns freed native memory to the system (glibc malloc_trim), so that the resident size before a measured phase
+    /// does not carry the free heap of an earlier phase (which the phase would reuse, hiding its own growth). Linux/glibc
+    /// only, a no-op elsewhere.
+    /// </summary>
+    public static void Trim()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        if (!OperatingSystem.IsLinux()) return;
+        try { MallocTrim(0); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
     }
 
     static double Read(string field)

@@ -22,22 +22,35 @@ public static class SampleEvaluation
     {
         var sw = Stopwatch.StartNew();
         var (fake, probs) = Score(net, ImageSets.Batches(samples), "samples", progress);
-        string cache = Path.Combine(cacheDir ?? DefaultCacheDir(), $"ref-{Hash(net.Name + "|" + ImageSets.Identity(reference))}.safetensors");
-        bool cached = File.Exists(cache);
-        Tensor real;
-        if (cached) real = SafeTensors.Load(cache)["features"];
-        else
-        {
-            (real, _) = Score(net, ImageSets.Batches(reference), "reference", progress);
-            Directory.CreateDirectory(Path.GetDirectoryName(cache)!);
-            SafeTensors.Save(cache, new Dictionary<string, Tensor> { ["features"] = real },
-                new Dictionary<string, string> { ["network"] = net.Name, ["reference"] = reference });
-        }
-        double fid = FrechetDistance.Compute(FeatureStatistics.Of(fake, "the sample set"), FeatureStatistics.Of(real, "the reference set"));
-        var (isMean, isStd) = InceptionScore.Compute(probs);
-        var (precision, recall) = PrecisionRecall.Compute(real, fake, k: 3);
-        return new EvaluationReport(net.Name, fake.shape[0], real.shape[0], fid, isMean, isStd, precision, recall,
+        var (real, cached) = ReferenceFeatures(net, reference, cacheDir, progress);
+        var m = Metrics(fake, probs, real);
+        return new EvaluationReport(net.Name, fake.shape[0], real.shape[0], m.Fid, m.IsMean, m.IsStd, m.Precision, m.Recall,
             sw.Elapsed.TotalSeconds, cached);
+    }
+
+    /// <summary>
+    /// The reference set's features (N, D), from the cache file keyed by the set's identity and the network's name when
+    /// it exists, else computed and cached; <c>cached</c> tells which.
+    /// </summary>
+    public static (Tensor features, bool cached) ReferenceFeatures(IFeatureNetwork net, string reference, string? cacheDir = null,
+        Action<string>? progress = null)
+    {
+        string cache = Path.Combine(cacheDir ?? DefaultCacheDir(), $"ref-{Hash(net.Name + "|" + ImageSets.Identity(reference))}.safetensors");
+        if (File.Exists(cache)) return (SafeTensors.Load(cache)["features"], true);
+        var (real, _) = Score(net, ImageSets.Batches(reference), "reference", progress);
+        Directory.CreateDirectory(Path.GetDirectoryName(cache)!);
+        SafeTensors.Save(cache, new Dictionary<string, Tensor> { ["features"] = real },
+            new Dictionary<string, string> { ["network"] = net.Name, ["reference"] = reference });
+        return (real, false);
+    }
+
+    /// <summary>FID, Inception Score (10 splits) and precision/recall (k = 3) of generated features and probabilities against real features.</summary>
+    public static (double Fid, double IsMean, double IsStd, double Precision, double Recall) Metrics(Tensor fake_ND, Tensor probs_NK, Tensor real_ND)
+    {
+        double fid = FrechetDistance.Compute(FeatureStatistics.Of(fake_ND, "the sample set"), FeatureStatistics.Of(real_ND, "the reference set"));
+        var (isMean, isStd) = InceptionScore.Compute(probs_NK);
+        var (precision, recall) = PrecisionRecall.Compute(real_ND, fake_ND, k: 3);
+        return (fid, isMean, isStd, precision, recall);
     }
 
     public static (Tensor features, Tensor probs) Score(IFeatureNetwork net, IEnumerable<Tensor> batches, string what, Action<string>? progress)

@@ -94,14 +94,8 @@ public sealed record SamplingBenchmarkResult
     public double[] LoadAverageEnd { get; init; } = [];
     public string Timestamp { get; init; } = "";
 
-    static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
-    public string ToJson() => JsonSerializer.Serialize(this, Json) + "\n";
-    public static SamplingBenchmarkResult FromJson(string json) => JsonSerializer.Deserialize<SamplingBenchmarkResult>(json, Json)!;
+    public string ToJson() => ReportJson.Serialize(this);
+    public static SamplingBenchmarkResult FromJson(string json) => JsonSerializer.Deserialize<SamplingBenchmarkResult>(json, ReportJson.Options)!;
 }
 
 /// <summary>The official PyTorch figures of the issue (same machine kind, oneDNN sgemm, 2 threads, B=1, cfg 1.5, top-k 900, top-p 0.96, median of 3).</summary>
@@ -285,19 +279,20 @@ public static class SamplingBenchmark
         _ => throw new MvarException($"--dtype must be float32 or bf16, got \"{name}\""),
     };
 
-    static double Median(List<double> xs)
+    internal static double Median(IReadOnlyList<double> xs)
     {
         var s = xs.OrderBy(x => x).ToArray();
         return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
     }
 
-    static double[] LoadAverage()
+    internal static double[] LoadAverage()
     {
         try { return File.ReadAllText("/proc/loadavg").Split(' ').Take(3).Select(s => double.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).ToArray(); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { return []; }
     }
 
-    static string CpuModel()
+    /// <summary>"CPU model name, N cores" from /proc/cpuinfo (the machine line of benchmark reports).</summary>
+    public static string CpuModel()
     {
         try
         {

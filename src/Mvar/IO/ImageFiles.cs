@@ -79,6 +79,15 @@ public static class ImageFiles
         WritePng(px, w, h, c, path);
     }
 
+    /// <summary>A (C, H, W) or (1, C, H, W) tensor in [-1, 1] encoded as an 8-bit PNG in memory.</summary>
+    public static byte[] EncodePng(Tensor img)
+    {
+        var (px, w, h, c) = TensorToPixels(img);
+        using var stream = new MemoryStream();
+        new ImageWriter().WritePng(px, w, h, c == 1 ? StbImageWriteSharp.ColorComponents.Grey : StbImageWriteSharp.ColorComponents.RedGreenBlue, stream);
+        return stream.ToArray();
+    }
+
     /// <summary>Writes 8-bit interleaved pixels as a PNG via a temporary file in the same folder and a rename.</summary>
     public static void WritePng(byte[] px, int w, int h, int channels, string path) =>
         AtomicFile.Write(path, stream => new ImageWriter().WritePng(px, w, h,

@@ -43,9 +43,40 @@ public sealed class ScaleSampler(ScaleTransformer model, VqVae vae)
         TokenOverride? tokenOverride = null)
     {
         options.Validate();
-        int numClasses = Model.NumClasses;
         ulong seed = options.Seed ?? (ulong)Random.Shared.NextInt64(0, long.MaxValue);
         var gen = new TorchCpuGenerator(seed);
+        var resolved = ResolveClasses(classes, count, gen);
+        tokenOverride?.Validate(Model.Layout.PatchNums, resolved.Length);
+        return Run(resolved, Enumerable.Repeat(gen, resolved.Length).ToArray(), options, seed, onScale, tokenOverride);
+    }
+
+    /// <summary>
+    /// Samples several independent requests in one batch: each <see cref="SampleGroup"/> has its own seeded generator,
+    /// which draws its random classes (if any) and then its tokens in exactly the order it would alone, so each group's
+    /// tokens equal those of <see cref="Sample"/> with that seed as long as the batched forward computes the same
+    /// logits for its rows (row-wise operations; checked on the fixtures). <c>options.Seed</c> is ignored. The result
+    /// holds the groups' samples in order; its <see cref="SampleResult.Seed"/> is the first group's.
+    /// </summary>
+    public SampleResult Sample(IReadOnlyList<SampleGroup> groups, SamplingOptions options, Action<ScaleStep>? onScale = null)
+    {
+        options.Validate();
+        if (groups.Count == 0) throw new MvarException("no samples requested");
+        var classes = new List<long>();
+        var gens = new List<TorchCpuGenerator>();
+        foreach (var g in groups)
+        {
+            var gen = new TorchCpuGenerator(g.Seed);
+            var c = ResolveClasses(g.Classes, g.Count, gen);
+            classes.AddRange(c);
+            gens.AddRange(Enumerable.Repeat(gen, c.Length));
+        }
+        return Run(classes.ToArray(), gens.ToArray(), options, groups[0].Seed, onScale, null);
+    }
+
+    /// <summary>The classes to sample (random ones drawn from <paramref name="gen"/> when null), NoClass mapped to num_classes.</summary>
+    long[] ResolveClasses(IReadOnlyList<long>? classes, int count, TorchCpuGenerator gen)
+    {
+        int numClasses = Model.NumClasses;
         if (classes is null)
         {
             if (count < 1) throw new MvarException($"the number of samples must be at least 1, got {count}");
@@ -54,13 +85,18 @@ public sealed class ScaleSampler(ScaleTransformer model, VqVae vae)
         if (classes.Count == 0) throw new MvarException("no classes to sample");
         foreach (var c in classes)
             if (c != NoClass && (c < 0 || c >= numClasses)) throw new MvarException($"unknown class id {c}: the model has classes 0..{numClasses - 1}");
-        classes = classes.Select(c => c == NoClass ? numClasses : c).ToArray();
-        tokenOverride?.Validate(Model.Layout.PatchNums, classes.Count);
+        return classes.Select(c => c == NoClass ? numClasses : c).ToArray();
+    }
 
+    /// <summary>The scale loop; sample b draws from <paramref name="gen_B"/>[b] (the same instance for one request).</summary>
+    SampleResult Run(long[] classes, TorchCpuGenerator[] gen_B, SamplingOptions options, ulong seed, Action<ScaleStep>? onScale,
+        TokenOverride? tokenOverride)
+    {
+        int numClasses = Model.NumClasses;
         using var _ = no_grad();
         var layout = Model.Layout;
         var quant = Vae.Quantize;
-        int B = classes.Count, K = layout.Count, V = Model.VocabSize, Cvae = Model.Cvae;
+        int B = classes.Length, K = layout.Count, V = Model.VocabSize, Cvae = Model.Cvae;
         bool guide = options.Cfg != 1.0 || Model.Pattern.GuidesAtCfgOne;
         var stopwatch = Stopwatch.StartNew();
         var tokens = new List<Tensor>();
@@ -92,14 +128,16 @@ public sealed class ScaleSampler(ScaleTransformer model, VqVae vae)
             {
                 rawLogits = logits_BlV.clone();
                 TopKTopP.Filter_(logits_BlV, options.TopK, options.TopP);
-                idx = Multinomial.DrawOnePerRow(logits_BlV.softmax(-1).reshape(-1, V).contiguous().data<float>().ToArray(), V, gen.NextDouble);
+                int row = 0;
+                idx = Multinomial.DrawOnePerRow(logits_BlV.softmax(-1).reshape(-1, V).contiguous().data<float>().ToArray(), V,
+                    () => gen_B[row++ / (pn * pn)].NextDouble());
             }
-            else idx = FilterAndDraw(logits_BlV, options, gen);
+            else idx = FilterAndDraw(logits_BlV, options, gen_B);
             var idx_Bl = tensor(idx, [B, pn * pn]);
             if (tokenOverride is not null) idx_Bl = tokenOverride.Apply(si, idx_Bl);
 
             Tensor h_BlCv = options.MoreSmooth
-                ? GumbelMix(logits_BlV.mul(1 + ratio), Math.Max(0.27 * (1 - ratio * 0.95), 0.005), gen).matmul(quant.embedding.weight!.unsqueeze(0))
+                ? GumbelMix(logits_BlV.mul(1 + ratio), Math.Max(0.27 * (1 - ratio * 0.95), 0.005), gen_B).matmul(quant.embedding.weight!.unsqueeze(0))
                 : quant.embedding.forward(idx_Bl);
             if (options.MoreSmooth && tokenOverride is not null)   // kept positions: the reference embedding, not the mixture
                 h_BlCv = where(tokenOverride.KeepMask(si).expand(B, -1).unsqueeze(-1), quant.embedding.forward(idx_Bl), h_BlCv);
@@ -125,9 +163,9 @@ public sealed class ScaleSampler(ScaleTransformer model, VqVae vae)
     /// Top-k/top-p filtering, softmax and one draw per row of <paramref name="logits_BlV"/> (left unchanged), a chunk of
     /// rows at a time. Every step is row-wise, so this is bitwise the same as filtering the whole tensor at once.
     /// </summary>
-    static long[] FilterAndDraw(Tensor logits_BlV, SamplingOptions options, TorchCpuGenerator gen)
+    static long[] FilterAndDraw(Tensor logits_BlV, SamplingOptions options, TorchCpuGenerator[] gen_B)
     {
-        long V = logits_BlV.shape[^1];
+        long V = logits_BlV.shape[^1], l = logits_BlV.shape[1];
         using var rows = logits_BlV.reshape(-1, V);
         long N = rows.shape[0];
         var idx = new long[N];
@@ -139,16 +177,17 @@ public sealed class ScaleSampler(ScaleTransformer model, VqVae vae)
             var chunk = rows.narrow(0, r0, n).clone();
             TopKTopP.Filter_(chunk, options.TopK, options.TopP);
             var probs = chunk.softmax(-1).data<float>().ToArray();
-            for (int i = 0; i < n; i++) idx[r0 + i] = Multinomial.Invert(probs.AsSpan(i * (int)V, (int)V), gen.NextDouble(), cdf);
+            for (int i = 0; i < n; i++) idx[r0 + i] = Multinomial.Invert(probs.AsSpan(i * (int)V, (int)V), gen_B[(r0 + i) / l].NextDouble(), cdf);
         }
         return idx;
     }
 
     /// <summary>softmax((logits + g) / tau) with Gumbel noise g = -log(E), E ~ Exp(1) from <paramref name="gen"/> (not torch's exponential stream).</summary>
-    static Tensor GumbelMix(Tensor logits, double tau, TorchCpuGenerator gen)
+    static Tensor GumbelMix(Tensor logits, double tau, TorchCpuGenerator[] gen_B)
     {
         var e = new float[logits.numel()];
-        for (int i = 0; i < e.Length; i++) e[i] = (float)-Math.Log(-Math.Log(1 - gen.NextDouble()));
+        long perSample = e.Length / gen_B.Length;
+        for (int i = 0; i < e.Length; i++) e[i] = (float)-Math.Log(-Math.Log(1 - gen_B[i / perSample].NextDouble()));
         return logits.add(tensor(e, logits.shape)).div(tau).softmax(-1);
     }
 

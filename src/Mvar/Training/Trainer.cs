@@ -124,6 +124,16 @@ public abstract class Trainer : IDisposable
 
     public int Epoch => (int)(NextStep / Order.ItersPerEpoch);
 
+    /// <summary>
+    /// Makes the next <see cref="Step"/> run global step <paramref name="step"/> (its data, schedule and random draws).
+    /// For benchmarks that time chosen steps of a schedule; a training run only moves forward by Step and Restore.
+    /// </summary>
+    public void SeekStep(long step)
+    {
+        if (step < 0) throw new ArgumentOutOfRangeException(nameof(step), step, "a global step is >= 0");
+        NextStep = step;
+    }
+
     /// <summary>Runs step <see cref="NextStep"/> and advances; returns its metrics ("loss" always present).</summary>
     public abstract Dictionary<string, double> Step();
 
@@ -147,7 +157,7 @@ public abstract class Trainer : IDisposable
         var groups = new List<AdamW.ParamGroup>();
         if (d.Count > 0) groups.Add(new AdamW.ParamGroup(d.Select(x => x.Item2), new AdamW.Options { LearningRate = lr, weight_decay = 0, beta1 = betas[0], beta2 = betas[1] }));
         if (nd.Count > 0) groups.Add(new AdamW.ParamGroup(nd.Select(x => x.Item2), new AdamW.Options { LearningRate = lr, weight_decay = 0, beta1 = betas[0], beta2 = betas[1] }));
-        var opt = torch.optim.AdamW(groups, lr, betas[0], betas[1], 1e-8, 0);
+        var opt = LeanAdamW.Create(groups, lr, betas[0], betas[1], 1e-8, 0);
         return (opt, d.Concat(nd).Select(x => x.Item2).ToList());
     }
 
