@@ -117,7 +117,7 @@ public static class CompareCommand
     /// </summary>
     static (string vae, string var, string mvar) ResolveFiles(string? preset, string? vae, string? var, string? mvar)
     {
-        var shipped = preset != null && ShippedModel.IsShipped(preset) ? ShippedModel.Find(preset) : null;
+        var shipped = ShippedModel.Of(preset);
         var missing = new[] { ("--vae", vae), ("--var", var), ("--mvar", mvar) }.Where(g => g.Item2 == null).Select(g => g.Item1).ToList();
         if (shipped == null && missing.Count > 0)
             throw new MvarException($"give --preset {string.Join("|", ShippedModel.Names)} or the checkpoints (missing: {string.Join(", ", missing)})");

@@ -30,7 +30,7 @@ public sealed class ModelOptions
     internal static ModelConfig Choose(string? config, string? preset)
     {
         if ((config == null) == (preset == null)) throw new MvarException("give exactly one of --config FILE or --preset NAME");
-        if (preset != null && ShippedModel.IsShipped(preset)) return ShippedModel.Find(preset).LoadConfig();
+        if (ShippedModel.Of(preset) is { } shipped) return shipped.LoadConfig();
         return preset != null ? Presets.Get(preset) : ModelConfig.Load(config!);
     }
 
@@ -48,16 +48,15 @@ public sealed class ModelOptions
 
     /// <summary>The tokenizer checkpoint: --vae, or the shipped preset's tokenizer.</summary>
     internal static string VaePath(string? vae, string? preset) =>
-        vae ?? (preset != null && ShippedModel.IsShipped(preset) ? ShippedModel.Find(preset).TokenizerPath
-            : throw new MvarException("give --vae (the tokenizer checkpoint)"));
+        vae ?? ShippedModel.Of(preset)?.TokenizerPath ?? throw new MvarException("give --vae (the tokenizer checkpoint)");
 
     /// <summary>(tokenizer, transformer) checkpoint paths: --vae/--model, or the shipped preset's files for the config's arch.</summary>
     public (string vae, string model) Paths(ParseResult p, ModelConfig config)
     {
         string? preset = p.GetValue(Preset);
         string vae = VaePath(p.GetValue(Vae), preset);
-        string model = p.GetValue(Model) ?? (preset != null && ShippedModel.IsShipped(preset) ? ShippedModel.Find(preset).TransformerPath(config.Transformer!.Arch)
-            : throw new MvarException("give --model (the transformer checkpoint)"));
+        string model = p.GetValue(Model) ?? ShippedModel.Of(preset)?.TransformerPath(config.Transformer!.Arch)
+            ?? throw new MvarException("give --model (the transformer checkpoint)");
         return (vae, model);
     }
 

@@ -19,6 +19,9 @@ public sealed record ShippedModel(string Name, string Folder)
 
     public static bool IsShipped(string name) => Names.Contains(name);
 
+    /// <summary>The shipped model a --preset names, or null when it names none (a built-in configuration, or no preset).</summary>
+    public static ShippedModel? Of(string? preset) => preset != null && IsShipped(preset) ? Find(preset) : null;
+
     /// <summary>The shipped model <paramref name="name"/>; a clear error when its files are not found.</summary>
     public static ShippedModel Find(string name)
     {

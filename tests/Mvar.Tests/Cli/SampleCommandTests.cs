@@ -71,6 +71,20 @@ public class SampleCommandTests
         Assert.False(File.Exists(output));
     }
 
+    [Theory]
+    [InlineData("mvar")]
+    [InlineData("var")]
+    public void TheShippedModelSamplesEveryClassWithoutFurtherArguments(string arch)
+    {
+        string grid = Path.Combine(Fixtures.TempDir(), "g.png");
+        var r = CliRunner.Run(["sample", "--preset", "fashion-mnist", "--arch", arch, "--seed", "0", "--out", grid]);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains($"loaded {arch} (depth 4", r.StdErr);
+        Assert.Contains("10 sample(s) of class(es) 0,1,2,3,4,5,6,7,8,9", r.StdErr);
+        var (_, _, h) = Mvar.IO.ImageFiles.ReadPixels(grid, 3);
+        Assert.Equal(10 * (96 + 4) + 4, h);            // ten labelled rows of 32x32 samples enlarged 3x
+    }
+
     [Fact]
     public void ABuiltInConfigurationNeedsCheckpoints()
     {
