@@ -58,12 +58,12 @@ public static class ServeCommand
     {
         string? preset = p.GetValue(models.Preset);
         string[]? names = config.Transformer!.ClassNames;
-        if (preset == null || !ShippedModel.IsShipped(preset) || p.GetValue(models.Model) != null || p.GetValue(models.Arch) != null)
+        var shipped = ShippedModel.Of(preset);
+        if (shipped == null || p.GetValue(models.Model) != null || p.GetValue(models.Arch) != null)
         {
             var (tokenizer, transformer) = models.Load(p, config);
             return new ServedModels(config, tokenizer, new Dictionary<string, ScaleTransformer> { [config.Transformer.Arch] = transformer }, names);
         }
-        var shipped = ShippedModel.Find(preset);
         var archs = new[] { config.Transformer.Arch, config.Transformer.Arch == "mvar" ? "var" : "mvar" }
             .Where(a => File.Exists(shipped.TransformerPath(a))).ToArray();
         if (archs.Length == 0) throw new CheckpointException($"model checkpoint not found: {shipped.TransformerPath(config.Transformer.Arch)}");
