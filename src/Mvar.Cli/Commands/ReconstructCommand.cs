@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using Mvar.Config;
 using Mvar.Data;
 using Mvar.IO;
 using static TorchSharp.torch;
@@ -53,11 +52,10 @@ public static class ReconstructCommand
         if (limit is < 1) throw new MvarException($"--limit must be positive, got {limit}");
         TokenizerOptions.CheckWritable(npzPath);
         var config = ModelOptions.Choose(p.GetValue(tok.Config), p.GetValue(tok.Preset));
-        var t = config.Training ?? new TrainingConfig();
         IImageDataset set = DataSets.Open(spec);
         if (limit is int n) set = new Subset(set, n);
         using var vae = tok.Load(p);
-        var batches = new ImageBatches(set, new Preprocess(config.Tokenizer.ImageSize, config.Tokenizer.InChannels, t.MidReso, Pad: t.SmallImages == "pad"));
+        var batches = new ImageBatches(set, Preprocess.Of(config));   // train: false below: centre crop, no flip
         var sw = Stopwatch.StartNew();
         var parts = new List<Tensor>();
         const int batch = 250;

@@ -113,12 +113,6 @@ public static class TrainCommand
         }
     }
 
-    static Preprocess PreprocessFor(ModelConfig c, IImageDataset data)
-    {
-        var t = c.Training!;
-        return new Preprocess(c.Tokenizer.ImageSize, c.Tokenizer.InChannels, t.MidReso, t.Hflip, Pad: t.SmallImages == "pad");
-    }
-
     // ---------------------------------------------------------------- tokenizer
 
     static Command Tokenizer()
@@ -134,7 +128,7 @@ public static class TrainCommand
             var (config, outDir, dataSpec, info) = common.Resolve(p, "tokenizer");
             Directory.CreateDirectory(outDir);
             var data = common.OpenData(p, dataSpec, info);
-            var pre = PreprocessFor(config, data);
+            var pre = Preprocess.Of(config);
             var batches = new ImageBatches(data, pre, common.Policy(p), Warn);
             VqVae vae;
             string? init = p.GetValue(common.Resume) == null ? p.GetValue(initFrom) : null;
@@ -187,7 +181,7 @@ public static class TrainCommand
             var t = config.Transformer!;
             if (data.NumClasses > t.NumClasses)
                 throw new MvarException($"the data set has {data.NumClasses} classes but transformer.num_classes is {t.NumClasses}");
-            var pre = PreprocessFor(config, data);
+            var pre = Preprocess.Of(config);
             var batches = new ImageBatches(data, pre, common.Policy(p), Warn);
 
             using var tokenizer = VqVaeLoader.Load(config.Tokenizer, vaePath);
