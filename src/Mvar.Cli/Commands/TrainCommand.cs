@@ -119,7 +119,9 @@ public static class TrainCommand
     {
         var common = new Common();
         var initFrom = new Option<string?>("--init-from") { Description = "start from this tokenizer checkpoint (VQ-VAE state dict) instead of random weights" };
-        var cmd = new Command("tokenizer", "Train the multi-scale VQ-VAE tokenizer (reconstruction + VQ loss)") { initFrom };
+        var lpipsVgg = new Option<string?>("--lpips-vgg") { Description = "with training.lpips_weight: torchvision's VGG16 weights (vgg16-*.pth)" };
+        var lpipsLin = new Option<string?>("--lpips-lin") { Description = "with training.lpips_weight: LPIPS's linear-layer weights (vgg.pth of the LPIPS repository)" };
+        var cmd = new Command("tokenizer", "Train the multi-scale VQ-VAE tokenizer (reconstruction + VQ loss; VQGAN's adversarial loss with training.disc_weight)") { initFrom, lpipsVgg, lpipsLin };
         common.AddTo(cmd);
         return cmd.WithAction(common.WithRanks((p, comm) =>
         {
@@ -135,7 +137,8 @@ public static class TrainCommand
             if (init != null) vae = VqVaeLoader.Load(config.Tokenizer, init);
             else { vae = new VqVae(config.Tokenizer); }
             using var _vae = vae;
-            using var trainer = new TokenizerTrainer(config, vae, batches, comm);
+            using var lpips = OpenLpips(config, p.GetValue(lpipsVgg) ?? info.GetValueOrDefault("lpips_vgg"), p.GetValue(lpipsLin) ?? info.GetValueOrDefault("lpips_lin"), info);
+            using var trainer = new TokenizerTrainer(config, vae, batches, comm, lpips);
             foreach (var (k, v) in info) trainer.Info[k] = v;
             trainer.Info["data"] = dataSpec;
             if (p.GetValue(common.Resume) != null) trainer.Restore(outDir);
@@ -148,10 +151,27 @@ public static class TrainCommand
                               (trainer.NextStep > 0 ? $", resuming at step {trainer.NextStep}" : ""));
             int code = RunLoop(trainer, outDir, p.GetValue(common.StopAfter),
                 onEpochEnd: e => trainer.SaveReconstructions(valImages, Path.Combine(outDir, $"recon-epoch{e + 1:D3}.png")),
-                describe: m => $"rec {Get(m, "rec"):F4} vq {Get(m, "vq"):F4} usage {Get(m, "usage_all"):F1}% [" +
+                describe: m => $"rec {Get(m, "rec"):F4} vq {Get(m, "vq"):F4}" +
+                               (m.ContainsKey("d_loss") ? $" d {Get(m, "d_loss"):F3} g {Get(m, "g_loss"):F3} lambda {Get(m, "lambda"):g3}" : "") +
+                               (m.ContainsKey("lpips") ? $" lpips {Get(m, "lpips"):F4}" : "") +
+                               $" usage {Get(m, "usage_all"):F1}% [" +
                                string.Join(" ", Enumerable.Range(0, vae.PatchNums.Length).Select(si => $"{Get(m, $"usage_s{si}"):F0}")) + "]");
             return code;
         }));
+    }
+
+    /// <summary>The LPIPS network when training.lpips_weight asks for it and the images are large enough (else null, with a note).</summary>
+    static Mvar.Training.Adversarial.Lpips? OpenLpips(ModelConfig config, string? vgg, string? lin, Dictionary<string, string> info)
+    {
+        if (config.Training!.LpipsWeight <= 0) return null;
+        if (config.Tokenizer.ImageSize < Mvar.Training.Adversarial.Lpips.MinImageSize)
+        {
+            Console.Error.WriteLine($"note: training.lpips_weight is ignored below {Mvar.Training.Adversarial.Lpips.MinImageSize} px (the images are {config.Tokenizer.ImageSize} px)");
+            return null;
+        }
+        if (vgg is null || lin is null) throw new MvarException("training.lpips_weight is set: give --lpips-vgg (torchvision's VGG16 .pth) and --lpips-lin (LPIPS's vgg.pth)");
+        info["lpips_vgg"] = Path.GetFullPath(vgg); info["lpips_lin"] = Path.GetFullPath(lin);
+        return Mvar.Training.Adversarial.Lpips.Load(vgg, lin);
     }
 
     // ---------------------------------------------------------------- transformer

@@ -46,6 +46,34 @@ public sealed record TrainingConfig
     public string RecLoss { get; init; } = "l1";
     /// <summary>Re-initialise codes unused over this many steps from recent encoder outputs (0: never).</summary>
     public int CodeReinitEvery { get; init; } = 200;
+    /// <summary>Weight of the L1 reconstruction term (null: 1 when rec_loss is "l1", else 0).</summary>
+    public double? L1Weight { get; init; }
+    /// <summary>Weight of the L2 (mean squared error) term (null: 1 when rec_loss is "mse", else 0). vaex: 0.2 L1 + 1.0 L2.</summary>
+    public double? L2Weight { get; init; }
+    /// <summary>Exponential moving average of the tokenizer's weights, per step (0: none); model.pth then holds the average.</summary>
+    public double EmaDecay { get; init; } = 0;
+
+    // ---- adversarial tokenizer training (VQGAN: PatchGAN discriminator, hinge loss, adaptive weight)
+    /// <summary>Weight of the generator's adversarial loss on top of VQGAN's adaptive weight (0: no discriminator).</summary>
+    public double DiscWeight { get; init; } = 0;
+    /// <summary>Step at which the discriminator starts (before it: reconstruction and VQ loss only).</summary>
+    public long DiscStart { get; init; } = 0;
+    /// <summary>Steps over which the adversarial weight ramps linearly from 0 to disc_weight after disc_start.</summary>
+    public long DiscWarmup { get; init; } = 0;
+    /// <summary>PatchGAN depth: stride-2 convolutions (taming's n_layers).</summary>
+    public int DiscLayers { get; init; } = 3;
+    /// <summary>Channels of the discriminator's first convolution (taming's ndf).</summary>
+    public int DiscChannels { get; init; } = 64;
+    /// <summary>Spectral normalisation of the discriminator's convolutions (then no batch norm).</summary>
+    public bool DiscSpectralNorm { get; init; } = false;
+    /// <summary>Discriminator learning rate (null: tok_lr); its AdamW uses tok_betas and the tokenizer's schedule.</summary>
+    public double? DiscLr { get; init; }
+    /// <summary>Differentiable augmentations of real and reconstructed images before the discriminator: a comma list of translation, cutout ("" none).</summary>
+    public string DiscAug { get; init; } = "translation,cutout";
+    /// <summary>LeCam regularisation weight of the discriminator loss (0: none).</summary>
+    public double LecamWeight { get; init; } = 0;
+    /// <summary>Weight of the LPIPS perceptual loss (needs the VGG16 and LPIPS weight files; skipped below 48 px).</summary>
+    public double LpipsWeight { get; init; } = 0;
 
     // ---- data
     public bool Hflip { get; init; } = false;
@@ -59,6 +87,9 @@ public sealed record TrainingConfig
 
     public double LearningRate => Lr ?? Tblr * BatchSize / 256.0;
     public double FinalWd => Twde == 0 ? Twd : Twde;
+    public double RecL1Weight => L1Weight ?? (RecLoss == "l1" ? 1 : 0);
+    public double RecL2Weight => L2Weight ?? (RecLoss == "mse" ? 1 : 0);
+    public string[] DiscAugmentations => DiscAug.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     public void Validate()
     {
@@ -78,6 +109,17 @@ public sealed record TrainingConfig
         Require(RatioK >= 1, $"training.ratio_k must be >= 1, got {RatioK}");
         Require(RecLoss is "l1" or "mse", $"training.rec_loss must be \"l1\" or \"mse\", got \"{RecLoss}\"");
         Require(CodeReinitEvery >= 0, "training.code_reinit_every must be >= 0");
+        Require(L1Weight is null or >= 0 && L2Weight is null or >= 0 && RecL1Weight + RecL2Weight > 0,
+            "training.l1_weight and l2_weight must be >= 0 and not both 0");
+        Require(EmaDecay is >= 0 and < 1, $"training.ema_decay must be in [0, 1), got {EmaDecay}");
+        Require(DiscWeight >= 0 && double.IsFinite(DiscWeight), $"training.disc_weight must be >= 0, got {DiscWeight}");
+        Require(DiscStart >= 0 && DiscWarmup >= 0, "training.disc_start and disc_warmup must be >= 0");
+        Require(DiscLayers is >= 1 and <= 6, $"training.disc_layers must be in 1..6, got {DiscLayers}");
+        Require(DiscChannels is >= 1 and <= 1024, $"training.disc_channels must be in 1..1024, got {DiscChannels}");
+        Require((DiscLr ?? 1) > 0, $"training.disc_lr must be positive, got {DiscLr}");
+        Require(LecamWeight >= 0 && LpipsWeight >= 0, "training.lecam_weight and lpips_weight must be >= 0");
+        foreach (var a in DiscAugmentations)
+            Require(a is "translation" or "cutout", $"training.disc_aug: unknown augmentation \"{a}\" (translation, cutout)");
         Require(MidReso >= 1, $"training.mid_reso must be >= 1, got {MidReso}");
         Require(SmallImages is "pad" or "resize", $"training.small_images must be \"pad\" or \"resize\", got \"{SmallImages}\"");
         Require(LogEvery >= 1 && SaveEvery >= 1, "training.log_every and save_every must be positive");

@@ -32,6 +32,8 @@ public sealed class Decoder : nn.Module<Tensor, Tensor>
     readonly ModuleList<Level> up = new();
     readonly GroupNorm norm_out;
     readonly Conv2d conv_out;
+    /// <summary>The weight of the last convolution (VQGAN's adaptive weight is measured at it).</summary>
+    public Parameter LastWeight => conv_out.weight!;
 
     public Decoder(TokenizerConfig c) : base(nameof(Decoder))
     {

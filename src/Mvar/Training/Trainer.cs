@@ -184,9 +184,7 @@ public abstract class Trainer : IDisposable
     {
         using var scope = NewDisposeScope();
         var sd = Model.state_dict();
-        var ms = new MemoryStream();
-        using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true)) Optimizer.save_state_dict(w);
-        var optBytes = tensor(ms.ToArray(), dtype: ScalarType.Byte);
+        var optBytes = OptimizerBytes(Optimizer);
         var root = new Dictionary<string, object?>
         {
             ["format"] = "mvar-train-1",
@@ -204,7 +202,24 @@ public abstract class Trainer : IDisposable
             ["extra"] = ExtraState(),
         };
         TorchSave.Save(Path.Combine(dir, CheckpointFile), root);
-        Checkpoint.SaveStateDict(Path.Combine(dir, WeightsFile), sd.Where(kv => kv.Key != Transformer.ScaleTransformer.MaskBufferKey).ToDictionary());
+        Checkpoint.SaveStateDict(Path.Combine(dir, WeightsFile), ExportedWeights().Where(kv => kv.Key != Transformer.ScaleTransformer.MaskBufferKey).ToDictionary());
+    }
+
+    /// <summary>The weights written to <see cref="WeightsFile"/> (the model's own by default).</summary>
+    protected virtual IReadOnlyDictionary<string, Tensor> ExportedWeights() => Model.state_dict();
+
+    /// <summary>An optimizer's state as a byte tensor (TorchSharp's own format), for a checkpoint.</summary>
+    protected static Tensor OptimizerBytes(OptimizerHelper optimizer)
+    {
+        var ms = new MemoryStream();
+        using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true)) optimizer.save_state_dict(w);
+        return tensor(ms.ToArray(), dtype: ScalarType.Byte);
+    }
+
+    protected static void LoadOptimizerBytes(OptimizerHelper optimizer, Tensor bytes)
+    {
+        using var r = new BinaryReader(new MemoryStream(bytes.data<byte>().ToArray()));
+        optimizer.load_state_dict(r);
     }
 
     /// <summary>The config stored in a training checkpoint (to rebuild the model before <see cref="Restore"/>).</summary>
@@ -234,8 +249,7 @@ public abstract class Trainer : IDisposable
             throw new CheckpointException($"{path}: {root["iters_per_epoch"]} iterations per epoch, but the data and batch size now give {Order.ItersPerEpoch}: the data set changed");
         var sd = StateDicts.Select(root["model"], null, path + ":model");
         using (no_grad()) StateDictLoader.LoadInto(Model, sd, path, k => k == Transformer.ScaleTransformer.MaskBufferKey);
-        var optBytes = ((Tensor)root["optimizer"]!).data<byte>().ToArray();
-        using (var r = new BinaryReader(new MemoryStream(optBytes))) Optimizer.load_state_dict(r);
+        LoadOptimizerBytes(Optimizer, (Tensor)root["optimizer"]!);
         NextStep = Convert.ToInt64(root["step"]);
         Gen.set_state((Tensor)root["rng"]!);
         var order = ((Tensor)root["data_order"]!).data<long>().ToArray();
