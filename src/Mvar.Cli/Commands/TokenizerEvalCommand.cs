@@ -71,9 +71,10 @@ public static class TokenizerEvalCommand
                 },
             });
             Console.Error.WriteLine();
+            string vaePath = ModelOptions.VaePath(p.GetValue(tok.Vae), p.GetValue(tok.Preset));
             var report = result.Report with
             {
-                Command = Cli.CommandLine(), Tokenizer = ModelOptions.VaePath(p.GetValue(tok.Vae), p.GetValue(tok.Preset)),
+                Command = Cli.CommandLine(), Preset = p.GetValue(tok.Preset), Tokenizer = vaePath, TokenizerSha256 = Sha256(vaePath),
                 Data = spec, Reference = refSpec,
             };
             Print(report);
@@ -88,11 +89,17 @@ public static class TokenizerEvalCommand
         });
     }
 
+    static string Sha256(string path)
+    {
+        using var f = File.OpenRead(path);
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(f))[..16].ToLowerInvariant();
+    }
+
     static string F(double? x, string fmt) => x is double v ? v.ToString(fmt, CultureInfo.InvariantCulture) : "-";
 
     static void Print(TokenizerReport r)
     {
-        var table = new Table().Title($"tokenizer reconstructions of {Markup.Escape(r.Data)}, {r.Images} images").AddColumns("metric", "value");
+        var table = new Table().Title(Markup.Escape($"tokenizer {r.TokenizerSha256} on {r.Images} images of {r.Data}")).AddColumns("metric", "value");
         table.AddRow(Markup.Escape("PSNR (dB, [0,1], mean of per-image)"), double.IsPositiveInfinity(r.PsnrDb) ? "inf (all exact)" : F(r.PsnrDb, "F2") + (r.PsnrIdenticalImages > 0 ? $" ({r.PsnrIdenticalImages} exact, left out)" : ""));
         table.AddRow("SSIM (11x11 Gaussian, grey/luma)", F(r.Ssim, "F4"));
         if (r.Reference != null)
@@ -101,7 +108,8 @@ public static class TokenizerEvalCommand
             table.AddRow("Inception Score", $"{F(r.IsMean, "F3")} ± {F(r.IsStd, "F3")}");
             table.AddRow("precision", F(r.Precision, "F4"));
             table.AddRow("recall", F(r.Recall, "F4"));
-            table.AddRow("reference", Markup.Escape($"{r.Reference} ({r.ReferenceImages} images, features {r.Features})"));
+            table.AddRow("reference", Markup.Escape($"{r.Reference} ({r.ReferenceImages} images)"));
+            table.AddRow("features", Markup.Escape(r.Features ?? ""));
         }
         table.AddRow("time", $"{r.Seconds:F1} s ({r.ImagesPerSecond:F0} images/s)");
         AnsiConsole.Write(table);

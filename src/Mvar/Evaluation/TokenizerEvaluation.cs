@@ -18,7 +18,10 @@ public sealed record ScaleUsage(int Scale, int Side, long Tokens, int UsedCodes,
 public sealed record TokenizerReport
 {
     public string Command { get; init; } = "";
+    public string? Preset { get; init; }
     public string Tokenizer { get; init; } = "";
+    /// <summary>The first 16 hex digits of the tokenizer file's SHA-256, so reports of different weights at one path tell apart.</summary>
+    public string TokenizerSha256 { get; init; } = "";
     public string Data { get; init; } = "";
     public int Images { get; init; }
     public int ImageSize { get; init; }

@@ -12,7 +12,7 @@ public class TokenizerEvalCommandTests
 {
     static readonly string[] Fields =
     [
-        "command", "tokenizer", "data", "images", "image_size", "channels", "psnr_db", "psnr_identical_images", "ssim",
+        "command", "preset", "tokenizer", "tokenizer_sha256", "data", "images", "image_size", "channels", "psnr_db", "psnr_identical_images", "ssim",
         "reference", "reference_images", "features", "rfid", "is_mean", "is_std", "precision", "recall", "vocab_size",
         "codebook_per_scale", "codebook_all_scales", "definitions", "batch", "seconds", "images_per_second", "machine", "threads",
     ];
@@ -38,6 +38,8 @@ public class TokenizerEvalCommandTests
             Assert.NotEqual(JsonValueKind.Null, v.ValueKind);
         }
         Assert.Equal(300, report.GetProperty("images").GetInt32());
+        using (var f = File.OpenRead(Path.Combine(Fixtures.RepoRoot, "models", "fashion-mnist", "tokenizer.safetensors")))
+            Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(f))[..16].ToLowerInvariant(), report.GetProperty("tokenizer_sha256").GetString());
         Assert.Equal(300, report.GetProperty("reference_images").GetInt64());
         Assert.InRange(report.GetProperty("rfid").GetDouble(), -1e-3, 1e-3);   // the matrix square root leaves ~1e-5 either side of 0
         Assert.Equal(1.0, report.GetProperty("precision").GetDouble());
