@@ -39,6 +39,13 @@ public static class Cli
         return code;
     }
 
+    /// <summary>The command line as typed (arguments with spaces quoted), for reports.</summary>
+    public static string CommandLine() =>
+        "mvar " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).Select(a => a.Length == 0 || a.Any(char.IsWhiteSpace) ? $"\"{a}\"" : a));
+
+    /// <summary>Seconds as mm:ss (h:mm:ss from an hour on) for progress lines.</summary>
+    public static string Clock(double s) => TimeSpan.FromSeconds(Math.Min(s, 359999)).ToString(s >= 3600 ? @"h\:mm\:ss" : @"mm\:ss");
+
     /// <summary>Sets the command's action to <paramref name="body"/> wrapped by <see cref="Run"/>.</summary>
     public static Command WithAction(this Command command, Func<ParseResult, int> body)
     {

@@ -90,7 +90,7 @@ public static class CompareCommand
             {
                 var report = new ComparisonReport
                 {
-                    Command = CommandLine(), Machine = SamplingBenchmark.CpuModel(), Threads = get_num_threads(),
+                    Command = Cli.CommandLine(), Machine = SamplingBenchmark.CpuModel(), Threads = get_num_threads(),
                     Reference = reference, ReferenceImages = real.shape[0], Features = net.Name,
                     Cfg = sampling.Cfg, TopK = sampling.TopK, TopP = sampling.TopP, Seed = sampling.Seed ?? 0, Batch = p.GetValue(batch),
                     ImagesPerModel = n, Classes = numClasses, ImageSize = varConfig.Tokenizer.ImageSize, ScoredSide = scoreSide ?? varConfig.Tokenizer.ImageSize, Seconds = total.Elapsed.TotalSeconds,
@@ -163,9 +163,6 @@ public static class CompareCommand
         return dir;
     }
 
-    static string CommandLine() =>
-        "mvar " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).Select(a => a.Length == 0 || a.Any(char.IsWhiteSpace) ? $"\"{a}\"" : a));
-
     /// <summary>The table's rows: a label and one formatted value per model.</summary>
     static List<(string Label, string[] Values)> Rows(IReadOnlyList<ModelFigures> m)
     {
@@ -220,12 +217,10 @@ public static class CompareCommand
             {
                 double rate = x.Done / Math.Max(x.SamplingSeconds, 1e-9), left = (x.Total - x.Done) / rate;
                 eta += left;
-                return $"{x.Model} {x.Done}/{x.Total} {rate:F1} img/s ETA {Clock(left)}";
+                return $"{x.Model} {x.Done}/{x.Total} {rate:F1} img/s ETA {Cli.Clock(left)}";
             }).ToList();
-            Console.Error.Write($"\r{string.Join(" | ", parts)} | total ETA {Clock(eta)}   ");
+            Console.Error.Write($"\r{string.Join(" | ", parts)} | total ETA {Cli.Clock(eta)}   ");
         }
-
-        static string Clock(double s) => TimeSpan.FromSeconds(Math.Min(s, 359999)).ToString(s >= 3600 ? @"h\:mm\:ss" : @"mm\:ss");
     }
 }
 

@@ -6,7 +6,7 @@ using Spectre.Console;
 
 namespace Mvar.Cli.Commands;
 
-/// <summary><c>mvar eval</c>: FID, Inception Score, precision and recall of a sample set against a reference set.</summary>
+/// <summary><c>mvar eval</c>: FID, Inception Score, precision and recall of a sample set against a reference set; <c>mvar eval tokenizer</c> (<see cref="TokenizerEvalCommand"/>) measures a tokenizer.</summary>
 public static class EvalCommand
 {
     public static Command Create()
@@ -18,6 +18,7 @@ public static class EvalCommand
         var json = new Option<string?>("--json") { Description = "also write the report as JSON" };
         var cacheDir = new Option<string?>("--cache-dir") { Description = "where reference features are cached (default ~/.cache/mvar)" };
         var cmd = new Command("eval", "Score samples against a reference set: FID, Inception Score, precision and recall") { samples, reference, features, classifier, json, cacheDir };
+        cmd.Subcommands.Add(TokenizerEvalCommand.Create());
         return cmd.WithAction(p =>
         {
             if (p.GetValue(features) != "fashion-mnist")
