@@ -55,7 +55,7 @@ public sealed record ModelConfig
 
     public static ModelConfig Load(string path)
     {
-        if (!File.Exists(path)) throw new ConfigException($"config file not found: {path}");
+        IO.FileKinds.RequireRegularFile(path, "config file", m => new ConfigException(m));
         return Parse(File.ReadAllText(path), path);
     }
 

@@ -15,7 +15,7 @@ public static class ImageFiles
     public static (byte[] pixels, int width, int height) ReadPixels(string path, int channels)
     {
         if (channels is not (1 or 3)) throw new ArgumentOutOfRangeException(nameof(channels), "1 (grey) or 3 (RGB)");
-        if (!File.Exists(path)) throw new MvarException($"image file not found: {path}");
+        FileKinds.RequireRegularFile(path, "image file");
         byte[] bytes = File.ReadAllBytes(path);
         ImageResult img;
         try { img = ImageResult.FromMemory(bytes, channels == 1 ? StbImageSharp.ColorComponents.Grey : StbImageSharp.ColorComponents.RedGreenBlue); }

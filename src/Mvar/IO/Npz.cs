@@ -20,7 +20,7 @@ public static partial class Npz
 
     public static Dictionary<string, Tensor> Load(string path)
     {
-        if (!File.Exists(path)) throw new MvarException($"file not found: {path}");
+        FileKinds.RequireRegularFile(path, "file");
         try
         {
             using var zip = ZipFile.OpenRead(path);

@@ -22,7 +22,7 @@ public static class SafeTensors
 
     public static Dictionary<string, Tensor> Load(string path)
     {
-        if (!File.Exists(path)) throw new CheckpointException($"checkpoint not found: {path}");
+        FileKinds.RequireRegularFile(path, "checkpoint", m => new CheckpointException(m));
         byte[] file = File.ReadAllBytes(path);
         CheckpointException Bad(string why) => new($"{path}: corrupt safetensors file: {why}");
         if (file.Length < 8) throw Bad("shorter than its 8-byte header length");

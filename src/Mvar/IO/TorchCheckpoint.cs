@@ -14,7 +14,7 @@ public static class TorchCheckpoint
     /// <summary>The unpickled top-level object, with tensors as <see cref="Tensor"/>s.</summary>
     public static object? Load(string path)
     {
-        if (!File.Exists(path)) throw new CheckpointException($"checkpoint not found: {path}");
+        FileKinds.RequireRegularFile(path, "checkpoint", m => new CheckpointException(m));
         try
         {
             using var zip = OpenZip(path);
