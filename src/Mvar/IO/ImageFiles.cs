@@ -11,18 +11,55 @@ namespace Mvar.IO;
 /// </summary>
 public static class ImageFiles
 {
-    /// <summary>8-bit pixels (height, width, channels interleaved) of a PNG/JPEG/BMP/... file.</summary>
+    /// <summary>Most pixels an image file may have (a decompression-bomb bound, checked from the header before decoding).</summary>
+    public const long MaxPixels = 1L << 26;
+
+    /// <summary>
+    /// 8-bit pixels (height, width, channels interleaved) of a PNG/JPEG/BMP/... file. The dimensions are read from the
+    /// header and bounded (<see cref="MaxPixels"/>, and the machine's memory) before decoding; a PNG without its IEND
+    /// chunk or a JPEG without its end-of-image marker after the last scan is truncated, an error.
+    /// </summary>
     public static (byte[] pixels, int width, int height) ReadPixels(string path, int channels)
     {
         if (channels is not (1 or 3)) throw new ArgumentOutOfRangeException(nameof(channels), "1 (grey) or 3 (RGB)");
         FileKinds.RequireRegularFile(path, "image file");
         byte[] bytes = File.ReadAllBytes(path);
+        return Decode(bytes, channels, path);
+    }
+
+    /// <summary>The pixels of an image file's bytes (see <see cref="ReadPixels"/>); <paramref name="source"/> names it in errors.</summary>
+    public static (byte[] pixels, int width, int height) Decode(byte[] bytes, int channels, string source)
+    {
+        MvarException Bad(string why) => new($"cannot read image {source}: {why}");
+        ImageInfo? info;
+        try { using var ms = new MemoryStream(bytes, writable: false); info = ImageInfo.FromStream(ms); }
+        catch (Exception e) when (e is not OutOfMemoryException) { info = null; }
+        if (info is not { Width: > 0, Height: > 0 } header) throw Bad("not a supported image (PNG, JPEG, BMP, GIF, TGA) or corrupt");
+        long pixels = (long)header.Width * header.Height;
+        if (pixels > MaxPixels)
+            throw Bad($"{header.Width}x{header.Height} pixels is more than the {MaxPixels:N0} accepted (a decompression bomb?)");
+        MemoryBudget.Require(pixels * 4 * 2, $"decoding {source} ({header.Width}x{header.Height})");
+        if (Truncation(bytes) is string why) throw Bad(why);
         ImageResult img;
         try { img = ImageResult.FromMemory(bytes, channels == 1 ? StbImageSharp.ColorComponents.Grey : StbImageSharp.ColorComponents.RedGreenBlue); }
-        catch (Exception e) { throw new MvarException($"cannot read image {path}: {e.Message}", e); }
-        if (img?.Data == null || img.Width <= 0 || img.Height <= 0 || img.Data.Length < img.Width * img.Height * channels)
-            throw new MvarException($"cannot read image {path}: not a supported image or corrupt");
+        catch (Exception e) when (e is not OutOfMemoryException) { throw new MvarException($"cannot read image {source}: corrupt ({e.Message.TrimEnd('.')})", e); }
+        if (img?.Data == null || img.Width <= 0 || img.Height <= 0 || img.Data.Length < (long)img.Width * img.Height * channels)
+            throw Bad("not a supported image or corrupt");
         return (img.Data, img.Width, img.Height);
+    }
+
+    /// <summary>Why a PNG or JPEG is cut short, or null: PNG ends with its IEND chunk, JPEG has EOI after its last scan.</summary>
+    static string? Truncation(byte[] b)
+    {
+        if (b.Length >= 8 && b[0] == 0x89 && b[1] == (byte)'P' && b[2] == (byte)'N' && b[3] == (byte)'G')
+            return b.AsSpan().LastIndexOf("IEND"u8) < 0 ? "truncated PNG (no IEND chunk)" : null;
+        if (b.Length >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF)
+        {
+            int sos = b.AsSpan().LastIndexOf([(byte)0xFF, (byte)0xDA]);
+            if (sos < 0) return "JPEG without image data (no start-of-scan marker)";
+            return b.AsSpan(sos).IndexOf([(byte)0xFF, (byte)0xD9]) < 0 ? "truncated JPEG (no end-of-image marker after the image data)" : null;
+        }
+        return null;
     }
 
     /// <summary>
@@ -40,9 +77,12 @@ public static class ImageFiles
     public static (byte[] pixels, int width, int height) ResizeAndCrop(byte[] px, int w, int h, int channels, int size)
     {
         if (w == size && h == size) return (px, w, h);
-        int newW, newH;
-        if (w <= h) { newW = size; newH = (int)((long)size * h / w); }
-        else { newH = size; newW = (int)((long)size * w / h); }
+        long newWl, newHl;
+        if (w <= h) { newWl = size; newHl = (long)size * h / w; }
+        else { newHl = size; newWl = (long)size * w / h; }
+        if (newWl * newHl > MaxPixels)
+            throw new MvarException($"a {w}x{h} image is too elongated: resized to {size} on its shorter side it would have {newWl}x{newHl} pixels (at most {MaxPixels:N0})");
+        int newW = (int)newWl, newH = (int)newHl;
         if (newW != w || newH != h) px = Lanczos.Resize(px, w, h, channels, newW, newH);
         int top = (int)Math.Round((newH - size) / 2.0), left = (int)Math.Round((newW - size) / 2.0);
         var crop = new byte[size * size * channels];
