@@ -19,7 +19,7 @@ public static class SampleCommand
         var random = new Option<bool>("--random-classes") { Description = "draw the classes at random from the seeded generator (the default without --class for models of more than 16 classes)" };
         var count = new Option<int?>("--count") { Description = "samples per class with --class (default 1); number of samples with random classes (default 4)" };
         var cfg = new Option<double>("--cfg") { Description = "classifier-free guidance strength (ramped over the scales)", DefaultValueFactory = _ => 1.5 };
-        var topK = new Option<int>("--top-k") { Description = "keep the k most likely tokens (0: off, 1: greedy)", DefaultValueFactory = _ => 900 };
+        var topK = new Option<int?>("--top-k") { Description = "keep the k most likely tokens (0: off, 1: greedy); default 900, or the vocabulary when smaller; at most the vocabulary" };
         var topP = new Option<double>("--top-p") { Description = "nucleus sampling threshold in [0, 1] (0: off)", DefaultValueFactory = _ => 0.96 };
         var seed = new Option<ulong?>("--seed") { Description = "generator seed (same seed, same images; torch-compatible draws)" };
         var smooth = new Option<bool>("--smooth") { Description = "Gumbel-softmax smoothing of the next-scale input (official more_smooth; visualisation)" };
@@ -40,9 +40,9 @@ public static class SampleCommand
             var t = modelConfig.Transformer!;
             var options = new SamplingOptions
             {
-                Cfg = p.GetValue(cfg), TopK = p.GetValue(topK), TopP = p.GetValue(topP), Seed = p.GetValue(seed), MoreSmooth = p.GetValue(smooth),
+                Cfg = p.GetValue(cfg), TopK = p.GetValue(topK) ?? SamplingOptions.DefaultTopK(modelConfig.Tokenizer.VocabSize), TopP = p.GetValue(topP), Seed = p.GetValue(seed), MoreSmooth = p.GetValue(smooth),
             };
-            options.Validate();
+            options.Validate(modelConfig.Tokenizer.VocabSize);
             var classList = ParseClasses(p.GetValue(classes), p.GetValue(random), p.GetValue(count), t.NumClasses, out int randomCount);
             string outPath = p.GetValue(output)!;
             string? tokensPath = p.GetValue(tokensOut), progressionPath = p.GetValue(progression), npzPath = p.GetValue(npz);
