@@ -47,6 +47,7 @@ public static class AnalyzeCommand
             if (n is < 1) throw new MvarException($"--samples must be at least 1, got {n}");
             int bs = p.GetValue(batch);
             if (bs < 1) throw new MvarException($"--batch must be at least 1, got {bs}");
+            SamplingMemory.Require(modelConfig, bs, "--batch");
             var options = new SamplingOptions { Cfg = p.GetValue(cfg), TopK = p.GetValue(topK) ?? SamplingOptions.DefaultTopK(modelConfig.Tokenizer.VocabSize), TopP = p.GetValue(topP), Seed = p.GetValue(seed) };
             options.Validate(modelConfig.Tokenizer.VocabSize);
             string[] files = [];

@@ -55,6 +55,7 @@ public static class CompareCommand
             int numClasses = varConfig.Transformer!.NumClasses;
             int n = ImageCount(p.GetValue(perClass), p.GetValue(count), numClasses);
             if (p.GetValue(batch) < 1) throw new MvarException($"--batch must be at least 1, got {p.GetValue(batch)}");
+            SamplingMemory.Require(varConfig, p.GetValue(batch), "--batch");
             if (p.GetValue(grid) < 1) throw new MvarException($"--grid must be at least 1, got {p.GetValue(grid)}");
             var sampling = new SamplingOptions { Cfg = p.GetValue(cfg), TopK = p.GetValue(topK) ?? SamplingOptions.DefaultTopK(varConfig.Tokenizer.VocabSize), TopP = p.GetValue(topP), Seed = p.GetValue(seed) };
             sampling.Validate(varConfig.Tokenizer.VocabSize);

@@ -57,6 +57,7 @@ public static class EditCommand
             if (classId is { } c && (c < 0 || c >= t.NumClasses)) throw new MvarException($"unknown class id {c}: the model has classes 0..{t.NumClasses - 1}");
             int n = p.GetValue(count);
             if (n < 1) throw new MvarException($"--count must be at least 1, got {n}");
+            SamplingMemory.Require(modelConfig, n, "editing");
             string? boxText = p.GetValue(box), maskPath = p.GetValue(mask);
             if ((boxText == null) == (maskPath == null)) throw new MvarException("give exactly one of --box x0,y0,x1,y1 or --mask MASK.png");
             string file = p.GetValue(image)!, outPath = p.GetValue(output)!;

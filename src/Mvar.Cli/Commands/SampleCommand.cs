@@ -44,6 +44,7 @@ public static class SampleCommand
             };
             options.Validate(modelConfig.Tokenizer.VocabSize);
             var classList = ParseClasses(p.GetValue(classes), p.GetValue(random), p.GetValue(count), t.NumClasses, out int randomCount);
+            SamplingMemory.Require(modelConfig, classList?.Length ?? randomCount, "sampling", p.GetValue(progression) != null);
             string outPath = p.GetValue(output)!;
             string? tokensPath = p.GetValue(tokensOut), progressionPath = p.GetValue(progression), npzPath = p.GetValue(npz);
             foreach (var path in new[] { outPath, tokensPath, progressionPath, npzPath })
@@ -88,7 +89,7 @@ public static class SampleCommand
     /// <summary>The classes to sample, or null for random classes (then <paramref name="randomCount"/> samples).</summary>
     static long[]? ParseClasses(string? text, bool random, int? count, int numClasses, out int randomCount)
     {
-        if (count is < 1) throw new MvarException($"--count must be at least 1, got {count}");
+        if (count is < 1 or > SamplingMemory.MaxSamples) throw new MvarException($"--count must be within [1, {SamplingMemory.MaxSamples}], got {count}");
         randomCount = count ?? 4;
         if (text == null && (random || numClasses > 16)) return null;
         if (random) throw new MvarException("give either --class or --random-classes, not both");
@@ -102,6 +103,8 @@ public static class SampleCommand
             ids.Add(id);
         }
         int per = count ?? 1;
+        if ((long)ids.Count * per > SamplingMemory.MaxSamples)
+            throw new MvarException($"{ids.Count} classes x --count {per} is more than the {SamplingMemory.MaxSamples} samples accepted at once");
         return ids.SelectMany(id => Enumerable.Repeat(id, per)).ToArray();
     }
 }

@@ -20,10 +20,14 @@ public sealed class SampleRequestReader(ServedModels models, int maxSamples)
     public GenerationRequest FromJson(string body)
     {
         JsonNode? root;
-        try { root = JsonNode.Parse(body); }
+        try { root = JsonNode.Parse(body, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }); }
         catch (JsonException e) { throw new MvarException($"malformed JSON: {e.Message}"); }
         if (root is not JsonObject obj) throw new MvarException("the body must be a JSON object, e.g. {\"class\": 3, \"count\": 4}");
-        return FromObject(obj);
+        try { return FromObject(obj); }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or JsonException)
+        {   // e.g. a string with a lone surrogate (invalid UTF-16), which System.Text.Json refuses to decode
+            throw new MvarException($"malformed JSON: {e.Message}");
+        }
     }
 
     /// <summary>The same fields as the JSON body; <c>class</c> may repeat or be comma-separated.</summary>

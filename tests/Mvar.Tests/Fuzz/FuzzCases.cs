@@ -198,6 +198,45 @@ public static class FuzzCases
         return p.Stop();
     }
 
+    // ------------------------------------------------------------------ the cases, as checkpoints
+
+    /// <summary>A checkpoint whose memo builds a DAG: each list holds the previous one twice (2^depth if unfolded).</summary>
+    public static byte[] DagCheckpoint(int depth)
+    {
+        var p = new P().Op(']').Op('q', 0);
+        for (int k = 1; k <= depth; k++) p.Op(']').Op('(').Op('j').U32((uint)k - 1).Op('j').U32((uint)k - 1).Op('e').Op('r').U32((uint)k);
+        p.Op('0').Op('}').Str("w").Op('j').U32((uint)depth).Op('s');
+        return TorchZip(p.Stop());
+    }
+
+    /// <summary>A checkpoint of dicts nested <paramref name="depth"/> deep.</summary>
+    public static byte[] DeepCheckpoint(int depth)
+    {
+        var p = new P();
+        for (int k = 0; k < depth; k++) p.Op('}').Op('(').Str("a");
+        p.Op('}');
+        for (int k = 0; k < depth; k++) p.Op('u');
+        return TorchZip(p.Stop());
+    }
+
+    /// <summary>A checkpoint of a tensor record with the given fields on a 16-element storage.</summary>
+    public static byte[] TensorCheckpoint(object numel, object offset, object[] size, object[] stride)
+    {
+        var p = new P().Op('}').Str("w");
+        Tensor(p, numel, offset, size, stride);
+        p.Op('s');
+        return TorchZip(p.Stop());
+    }
+
+    /// <summary>A valid state dict whose step is a LONG4 integer that fits a long (torch.load reads it as an int).</summary>
+    public static byte[] Long4Checkpoint()
+    {
+        var p = new P().Op('}').Op('(').Str("model").Op('}').Str("w");
+        Tensor(p, 16L, 0L, [16L], [1L]);
+        p.Op('s').Str("step").Op(0x8b).U32(2).Op(0x10, 0).Op('u');
+        return TorchZip(p.Stop());
+    }
+
     static IEnumerable<FuzzCase> Pickle(int seed, int count)
     {
         var r = new Random(seed);
