@@ -28,7 +28,7 @@ public static class AnalyzeCommand
         var samples = new Option<int?>("--samples") { Description = "generate N samples (random classes) with the model and analyse their tokens" };
         var seed = new Option<ulong>("--seed") { Description = "seed of the generated samples", DefaultValueFactory = _ => 0 };
         var cfg = new Option<double>("--cfg") { Description = "guidance of the generated samples", DefaultValueFactory = _ => 1.5 };
-        var topK = new Option<int>("--top-k") { Description = "top-k of the generated samples", DefaultValueFactory = _ => 900 };
+        var topK = new Option<int?>("--top-k") { Description = "top-k of the generated samples; default 900, or the vocabulary when smaller; at most the vocabulary" };
         var topP = new Option<double>("--top-p") { Description = "top-p of the generated samples", DefaultValueFactory = _ => 0.96 };
         var batch = new Option<int>("--batch") { Description = "images per teacher-forced forward", DefaultValueFactory = _ => 4 };
         var output = new Option<string>("--out") { Description = "output folder (created if missing): attention.json, scale_mass.png, window_mass.png, adjacent_window.png (VAR), own_window.png, blocks/scale_mass_blockN.png", Required = true };
@@ -47,8 +47,9 @@ public static class AnalyzeCommand
             if (n is < 1) throw new MvarException($"--samples must be at least 1, got {n}");
             int bs = p.GetValue(batch);
             if (bs < 1) throw new MvarException($"--batch must be at least 1, got {bs}");
-            var options = new SamplingOptions { Cfg = p.GetValue(cfg), TopK = p.GetValue(topK), TopP = p.GetValue(topP), Seed = p.GetValue(seed) };
-            options.Validate();
+            SamplingMemory.Require(modelConfig, bs, "--batch");
+            var options = new SamplingOptions { Cfg = p.GetValue(cfg), TopK = p.GetValue(topK) ?? SamplingOptions.DefaultTopK(modelConfig.Tokenizer.VocabSize), TopP = p.GetValue(topP), Seed = p.GetValue(seed) };
+            options.Validate(modelConfig.Tokenizer.VocabSize);
             string[] files = [];
             if (dir != null)
             {

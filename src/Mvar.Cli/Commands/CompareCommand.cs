@@ -32,7 +32,7 @@ public static class CompareCommand
         var perClass = new Option<int?>("--per-class") { Description = "images per class and model (default 1000)" };
         var count = new Option<int?>("--count") { Description = "images per model, the classes balanced (instead of --per-class)" };
         var cfg = new Option<double>("--cfg") { Description = "classifier-free guidance strength", DefaultValueFactory = _ => 1.5 };
-        var topK = new Option<int>("--top-k") { Description = "top-k", DefaultValueFactory = _ => 900 };
+        var topK = new Option<int?>("--top-k") { Description = "top-k; default 900, or the vocabulary when smaller; at most the vocabulary" };
         var topP = new Option<double>("--top-p") { Description = "top-p", DefaultValueFactory = _ => 0.96 };
         var seed = new Option<ulong>("--seed") { Description = "seed of the first batch (batch i uses seed + i, for both models)", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch") { Description = "images per sampling call", DefaultValueFactory = _ => 50 };
@@ -55,9 +55,10 @@ public static class CompareCommand
             int numClasses = varConfig.Transformer!.NumClasses;
             int n = ImageCount(p.GetValue(perClass), p.GetValue(count), numClasses);
             if (p.GetValue(batch) < 1) throw new MvarException($"--batch must be at least 1, got {p.GetValue(batch)}");
+            SamplingMemory.Require(varConfig, p.GetValue(batch), "--batch");
             if (p.GetValue(grid) < 1) throw new MvarException($"--grid must be at least 1, got {p.GetValue(grid)}");
-            var sampling = new SamplingOptions { Cfg = p.GetValue(cfg), TopK = p.GetValue(topK), TopP = p.GetValue(topP), Seed = p.GetValue(seed) };
-            sampling.Validate();
+            var sampling = new SamplingOptions { Cfg = p.GetValue(cfg), TopK = p.GetValue(topK) ?? SamplingOptions.DefaultTopK(varConfig.Tokenizer.VocabSize), TopP = p.GetValue(topP), Seed = p.GetValue(seed) };
+            sampling.Validate(varConfig.Tokenizer.VocabSize);
             string outDir = PrepareOutput(p.GetValue(output)!);
             string reference = p.GetValue(data)!;
 

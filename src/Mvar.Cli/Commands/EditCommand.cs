@@ -23,7 +23,7 @@ public static class EditCommand
         var noClass = new Option<bool>("--no-class") { Description = "plain in/out-painting with the unconditional (\"no class\") row (the default)" };
         var count = new Option<int>("--count") { Description = "number of edits (different draws)", DefaultValueFactory = _ => 1 };
         var cfg = new Option<double>("--cfg") { Description = "classifier-free guidance strength (ramped over the scales)", DefaultValueFactory = _ => 1.5 };
-        var topK = new Option<int>("--top-k") { Description = "keep the k most likely tokens (0: off, 1: greedy)", DefaultValueFactory = _ => 900 };
+        var topK = new Option<int?>("--top-k") { Description = "keep the k most likely tokens (0: off, 1: greedy); default 900, or the vocabulary when smaller; at most the vocabulary" };
         var topP = new Option<double>("--top-p") { Description = "nucleus sampling threshold in [0, 1] (0: off)", DefaultValueFactory = _ => 0.96 };
         var seed = new Option<ulong?>("--seed") { Description = "generator seed (same seed, same edits)" };
         var smooth = new Option<bool>("--smooth") { Description = "Gumbel-softmax smoothing of the next-scale input (official more_smooth)" };
@@ -41,9 +41,9 @@ public static class EditCommand
             var tc = modelConfig.Tokenizer;
             var options = new SamplingOptions
             {
-                Cfg = p.GetValue(cfg), TopK = p.GetValue(topK), TopP = p.GetValue(topP), Seed = p.GetValue(seed), MoreSmooth = p.GetValue(smooth),
+                Cfg = p.GetValue(cfg), TopK = p.GetValue(topK) ?? SamplingOptions.DefaultTopK(modelConfig.Tokenizer.VocabSize), TopP = p.GetValue(topP), Seed = p.GetValue(seed), MoreSmooth = p.GetValue(smooth),
             };
-            options.Validate();
+            options.Validate(modelConfig.Tokenizer.VocabSize);
             var editMode = p.GetValue(mode) switch
             {
                 "inpaint" => EditMode.Inpaint,
@@ -57,6 +57,7 @@ public static class EditCommand
             if (classId is { } c && (c < 0 || c >= t.NumClasses)) throw new MvarException($"unknown class id {c}: the model has classes 0..{t.NumClasses - 1}");
             int n = p.GetValue(count);
             if (n < 1) throw new MvarException($"--count must be at least 1, got {n}");
+            SamplingMemory.Require(modelConfig, n, "editing");
             string? boxText = p.GetValue(box), maskPath = p.GetValue(mask);
             if ((boxText == null) == (maskPath == null)) throw new MvarException("give exactly one of --box x0,y0,x1,y1 or --mask MASK.png");
             string file = p.GetValue(image)!, outPath = p.GetValue(output)!;

@@ -26,9 +26,14 @@ public static class EvalCommand
             string? jsonPath = p.GetValue(json);
             if (jsonPath != null) TokenizerOptions.CheckWritable(jsonPath);
             using var net = FashionClassifier.Load(p.GetValue(classifier));
-            var report = SampleEvaluation.Run(net, p.GetValue(samples)!, p.GetValue(reference)!, p.GetValue(cacheDir),
-                msg => Console.Error.Write($"\r{msg}   "));
-            Console.Error.WriteLine();
+            bool progressed = false;
+            Mvar.Evaluation.EvaluationReport report;
+            try
+            {
+                report = SampleEvaluation.Run(net, p.GetValue(samples)!, p.GetValue(reference)!, p.GetValue(cacheDir),
+                    msg => { progressed = true; Console.Error.Write($"\r{msg}   "); });
+            }
+            finally { if (progressed) Console.Error.WriteLine(); }   // an error starts a line of its own
             var table = new Table().AddColumns("metric", "value");
             table.AddRow("FID (lower is better)", $"{report.Fid:F3}");
             table.AddRow("Inception Score", $"{report.IsMean:F3} ± {report.IsStd:F3}");

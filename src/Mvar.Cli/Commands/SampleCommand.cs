@@ -19,7 +19,7 @@ public static class SampleCommand
         var random = new Option<bool>("--random-classes") { Description = "draw the classes at random from the seeded generator (the default without --class for models of more than 16 classes)" };
         var count = new Option<int?>("--count") { Description = "samples per class with --class (default 1); number of samples with random classes (default 4)" };
         var cfg = new Option<double>("--cfg") { Description = "classifier-free guidance strength (ramped over the scales)", DefaultValueFactory = _ => 1.5 };
-        var topK = new Option<int>("--top-k") { Description = "keep the k most likely tokens (0: off, 1: greedy)", DefaultValueFactory = _ => 900 };
+        var topK = new Option<int?>("--top-k") { Description = "keep the k most likely tokens (0: off, 1: greedy); default 900, or the vocabulary when smaller; at most the vocabulary" };
         var topP = new Option<double>("--top-p") { Description = "nucleus sampling threshold in [0, 1] (0: off)", DefaultValueFactory = _ => 0.96 };
         var seed = new Option<ulong?>("--seed") { Description = "generator seed (same seed, same images; torch-compatible draws)" };
         var smooth = new Option<bool>("--smooth") { Description = "Gumbel-softmax smoothing of the next-scale input (official more_smooth; visualisation)" };
@@ -40,10 +40,11 @@ public static class SampleCommand
             var t = modelConfig.Transformer!;
             var options = new SamplingOptions
             {
-                Cfg = p.GetValue(cfg), TopK = p.GetValue(topK), TopP = p.GetValue(topP), Seed = p.GetValue(seed), MoreSmooth = p.GetValue(smooth),
+                Cfg = p.GetValue(cfg), TopK = p.GetValue(topK) ?? SamplingOptions.DefaultTopK(modelConfig.Tokenizer.VocabSize), TopP = p.GetValue(topP), Seed = p.GetValue(seed), MoreSmooth = p.GetValue(smooth),
             };
-            options.Validate();
+            options.Validate(modelConfig.Tokenizer.VocabSize);
             var classList = ParseClasses(p.GetValue(classes), p.GetValue(random), p.GetValue(count), t.NumClasses, out int randomCount);
+            SamplingMemory.Require(modelConfig, classList?.Length ?? randomCount, "sampling", p.GetValue(progression) != null);
             string outPath = p.GetValue(output)!;
             string? tokensPath = p.GetValue(tokensOut), progressionPath = p.GetValue(progression), npzPath = p.GetValue(npz);
             foreach (var path in new[] { outPath, tokensPath, progressionPath, npzPath })
@@ -88,7 +89,7 @@ public static class SampleCommand
     /// <summary>The classes to sample, or null for random classes (then <paramref name="randomCount"/> samples).</summary>
     static long[]? ParseClasses(string? text, bool random, int? count, int numClasses, out int randomCount)
     {
-        if (count is < 1) throw new MvarException($"--count must be at least 1, got {count}");
+        if (count is < 1 or > SamplingMemory.MaxSamples) throw new MvarException($"--count must be within [1, {SamplingMemory.MaxSamples}], got {count}");
         randomCount = count ?? 4;
         if (text == null && (random || numClasses > 16)) return null;
         if (random) throw new MvarException("give either --class or --random-classes, not both");
@@ -102,6 +103,8 @@ public static class SampleCommand
             ids.Add(id);
         }
         int per = count ?? 1;
+        if ((long)ids.Count * per > SamplingMemory.MaxSamples)
+            throw new MvarException($"{ids.Count} classes x --count {per} is more than the {SamplingMemory.MaxSamples} samples accepted at once");
         return ids.SelectMany(id => Enumerable.Repeat(id, per)).ToArray();
     }
 }

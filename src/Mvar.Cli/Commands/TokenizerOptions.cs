@@ -23,11 +23,9 @@ public sealed class TokenizerOptions
         return VqVaeLoader.Load(config, ModelOptions.VaePath(p.GetValue(Vae), p.GetValue(Preset)));
     }
 
-    /// <summary>Fails early (before long work) when an output file could not be written: its folder is missing.</summary>
-    public static void CheckWritable(string path)
-    {
-        string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        if (!Directory.Exists(dir)) throw new MvarException($"cannot write {path}: the directory {dir} does not exist");
-        if (Directory.Exists(path)) throw new MvarException($"cannot write {path}: it is a directory");
-    }
+    /// <summary>
+    /// Fails early (before long work) when an output file could not be written: an empty name, a missing folder, or a
+    /// directory, FIFO or device at the path (see <see cref="Mvar.IO.AtomicFile"/>).
+    /// </summary>
+    public static void CheckWritable(string path) => Mvar.IO.AtomicFile.CheckTarget(path);
 }

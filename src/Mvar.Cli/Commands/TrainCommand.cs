@@ -88,6 +88,39 @@ public static class TrainCommand
             var v => throw new MvarException($"--bad-files must be stop or skip, got {v}"),
         };
 
+        /// <summary>
+        /// Creates the run folder and (rank 0) removes the temporary files a killed run's interrupted writes left there.
+        /// </summary>
+        public static void PrepareFolder(string dir, ICommunicator comm)
+        {
+            Directory.CreateDirectory(dir);
+            if (comm.Rank != 0) return;
+            foreach (var name in AtomicFile.CleanStaleTemporaries(dir))
+                Console.Error.WriteLine($"note: removed {Path.Combine(dir, name)}, left by an interrupted write");
+        }
+
+        /// <summary>
+        /// Records a file the run depends on: relative to the run folder (so a moved or copied run folder still finds
+        /// the files that moved with it) and, under KEY_abs, absolute (for the files that stayed).
+        /// </summary>
+        public static void StorePath(Dictionary<string, string> info, string key, string runDir, string file)
+        {
+            info[key] = Path.GetRelativePath(Path.GetFullPath(runDir), Path.GetFullPath(file));
+            info[key + "_abs"] = Path.GetFullPath(file);
+        }
+
+        /// <summary>
+        /// A path recorded by <see cref="StorePath"/> (or, in runs saved before it, an absolute path): the one relative to
+        /// the run folder when that file exists, else the absolute one when that exists, else the relative one.
+        /// </summary>
+        public static string? StoredPath(Dictionary<string, string> info, string key, string runDir)
+        {
+            if (!info.TryGetValue(key, out var stored)) return null;
+            string rel = Path.GetFullPath(Path.Combine(runDir, stored));
+            if (File.Exists(rel)) return rel;
+            return info.TryGetValue(key + "_abs", out var abs) && File.Exists(abs) ? abs : rel;
+        }
+
         /// <summary>(config, out dir, data spec, stored info) for a fresh or resumed run.</summary>
         public (ModelConfig config, string outDir, string data, Dictionary<string, string> info) Resolve(ParseResult p, string kind)
         {
@@ -128,7 +161,7 @@ public static class TrainCommand
             Mvar.TorchRuntime.ReturnFreedTensorsToTheSystem();   // training frees GBs of activations and gradients every step
             Action<string> say = comm.Rank == 0 ? Console.WriteLine : _ => { };
             var (config, outDir, dataSpec, info) = common.Resolve(p, "tokenizer");
-            Directory.CreateDirectory(outDir);
+            Common.PrepareFolder(outDir, comm);
             var data = common.OpenData(p, dataSpec, info);
             var pre = Preprocess.Of(config);
             var batches = new ImageBatches(data, pre, common.Policy(p), Warn);
@@ -195,8 +228,8 @@ public static class TrainCommand
             if (config.Transformer == null) throw new MvarException("the configuration has no transformer section");
             if (p.GetValue(arch) is string a) config = config.WithArch(a);
             else if (info.TryGetValue("arch", out var savedArch)) config = config.WithArch(savedArch);
-            string vaePath = p.GetValue(vae) ?? info.GetValueOrDefault("vae") ?? throw new MvarException("give --vae (the tokenizer checkpoint)");
-            Directory.CreateDirectory(outDir);
+            string vaePath = p.GetValue(vae) ?? Common.StoredPath(info, "vae", outDir) ?? throw new MvarException("give --vae (the tokenizer checkpoint)");
+            Common.PrepareFolder(outDir, comm);
             var data = common.OpenData(p, dataSpec, info);
             var t = config.Transformer!;
             if (data.NumClasses > t.NumClasses)
@@ -205,11 +238,11 @@ public static class TrainCommand
             var batches = new ImageBatches(data, pre, common.Policy(p), Warn);
 
             using var tokenizer = VqVaeLoader.Load(config.Tokenizer, vaePath);
-            string cachePath = p.GetValue(cache) ?? info.GetValueOrDefault("cache") ?? Path.Combine(outDir, "tokens.cache");
-            long fp = TokenCache.Fingerprint(vaePath, config.Tokenizer, data, pre);
+            string cachePath = p.GetValue(cache) ?? Common.StoredPath(info, "cache", outDir) ?? Path.Combine(outDir, "tokens.cache");
+            long fp = TokenCache.Fingerprint(vaePath, config.Tokenizer, data, pre), legacyFp = TokenCache.LegacyFingerprint(vaePath, config.Tokenizer, data, pre);
             TokenCache OpenOrBuild(Action<string> log)
             {
-                if (TokenCache.TryOpen(cachePath, fp, config.Tokenizer.PatchNums) is { } cached)
+                if (TokenCache.TryOpen(cachePath, fp, config.Tokenizer.PatchNums, legacyFp) is { } cached)
                 {
                     log($"token maps: {cachePath} ({cached.Count} images, cached)");
                     return cached;
@@ -228,7 +261,7 @@ public static class TrainCommand
             comm.Barrier();
             if (comm.Rank != 0 && comm.LocalRank == 0) tokens = OpenOrBuild(_ => { });
             comm.Barrier();
-            tokens ??= TokenCache.TryOpen(cachePath, fp, config.Tokenizer.PatchNums) ?? throw new MvarException($"{cachePath}: the token cache built by this host's first rank cannot be read");
+            tokens ??= TokenCache.TryOpen(cachePath, fp, config.Tokenizer.PatchNums, legacyFp) ?? throw new MvarException($"{cachePath}: the token cache built by this host's first rank cannot be read");
 
             var layout = new ScaleLayout(config.Tokenizer.PatchNums);
             bool useVarMask = p.GetValue(varMask) || info.GetValueOrDefault("var_mask_in_small_group") == "true";
@@ -243,9 +276,11 @@ public static class TrainCommand
             }
             using var trainer = new TransformerTrainer(config, model, tokenizer.Quantize, tokens, comm);
             foreach (var (k, v) in info) trainer.Info[k] = v;
-            trainer.Info["data"] = dataSpec; trainer.Info["vae"] = Path.GetFullPath(vaePath); trainer.Info["arch"] = t.Arch;
-            trainer.Info["cache"] = Path.GetFullPath(cachePath); trainer.Info["var_mask_in_small_group"] = useVarMask ? "true" : "false";
-            if (init != null) trainer.Info["init_from"] = Path.GetFullPath(init);
+            trainer.Info["data"] = dataSpec; trainer.Info["arch"] = t.Arch;
+            Common.StorePath(trainer.Info, "vae", outDir, vaePath);
+            Common.StorePath(trainer.Info, "cache", outDir, cachePath);
+            trainer.Info["var_mask_in_small_group"] = useVarMask ? "true" : "false";
+            if (init != null) Common.StorePath(trainer.Info, "init_from", outDir, init);
             if (p.GetValue(common.Resume) != null) trainer.Restore(outDir);
             else if (comm.Rank == 0) AtomicFile.WriteAllText(Path.Combine(outDir, "config.json"), config.ToJson());
             if (trainer.NeverTrainedWarning is string w && comm.Rank == 0) Console.Error.WriteLine($"warning: {w}");

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using Mvar.Sampling;
 using Mvar.Serving;
 
 namespace Mvar.Cli.Serving;
@@ -13,16 +14,20 @@ namespace Mvar.Cli.Serving;
 /// </summary>
 public sealed class SampleRequestReader(ServedModels models, int maxSamples)
 {
-    public const double MaxCfg = 20;
+    public const double MaxCfg = SamplingOptions.MaxCfg;
     static readonly string[] Fields = ["class", "classes", "count", "cfg", "top_k", "top_p", "seed", "arch"];
 
     public GenerationRequest FromJson(string body)
     {
         JsonNode? root;
-        try { root = JsonNode.Parse(body); }
+        try { root = JsonNode.Parse(body, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }); }
         catch (JsonException e) { throw new MvarException($"malformed JSON: {e.Message}"); }
         if (root is not JsonObject obj) throw new MvarException("the body must be a JSON object, e.g. {\"class\": 3, \"count\": 4}");
-        return FromObject(obj);
+        try { return FromObject(obj); }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or JsonException)
+        {   // e.g. a string with a lone surrogate (invalid UTF-16), which System.Text.Json refuses to decode
+            throw new MvarException($"malformed JSON: {e.Message}");
+        }
     }
 
     /// <summary>The same fields as the JSON body; <c>class</c> may repeat or be comma-separated.</summary>
@@ -70,7 +75,7 @@ public sealed class SampleRequestReader(ServedModels models, int maxSamples)
             classes = classes.SelectMany(id => Enumerable.Repeat(id, count)).ToArray();
         }
         double cfg = obj["cfg"] is { } g ? Number(g, "cfg", 0, MaxCfg) : 1.5;
-        int topK = obj["top_k"] is { } k ? Int(k, "top_k", 0, models.VocabSize) : Math.Min(900, models.VocabSize);
+        int topK = obj["top_k"] is { } k ? Int(k, "top_k", 0, models.VocabSize) : SamplingOptions.DefaultTopK(models.VocabSize);
         double topP = obj["top_p"] is { } p ? Number(p, "top_p", 0, 1) : 0.96;
         ulong seed = obj["seed"] is { } s ? Seed(s) : (ulong)Random.Shared.NextInt64(0, long.MaxValue);
         return new GenerationRequest(arch, classes, count, cfg, topK, topP, seed);

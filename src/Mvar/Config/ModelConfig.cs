@@ -25,37 +25,45 @@ public sealed record ModelConfig
         IgnoreReadOnlyProperties = true,
     };
 
+    /// <summary>Checks every range and consistency rule; one <see cref="ConfigException"/> lists all failures.</summary>
     public void Validate()
+    {
+        var problems = ConfigChecks.Collect(ValidateSections);
+        if (problems.Count > 0) throw new ConfigException(Summary(problems));
+    }
+
+    void ValidateSections()
     {
         Tokenizer.Validate();
         Transformer?.Validate(Tokenizer);
         Training?.Validate();
     }
 
+    static string Summary(List<string> problems) =>
+        problems.Count == 1 ? problems[0] : $"{problems.Count} problems: {string.Join("; ", problems.Take(30))}{(problems.Count > 30 ? "; ..." : "")}";
+
+    /// <summary>
+    /// A config from JSON: first the schema (<see cref="ConfigSchema"/>: keys, types, nulls, duplicates), then the ranges
+    /// (<see cref="Validate"/>); one <see cref="ConfigException"/> lists every problem with its JSON path.
+    /// </summary>
     public static ModelConfig Parse(string json, string source = "config")
     {
-        ModelConfig? config;
-        try { config = JsonSerializer.Deserialize<ModelConfig>(json, Json); }
-        catch (JsonException e)
+        var problems = ConfigSchema.Check(json);
+        ModelConfig? config = null;
+        if (problems.Count == 0)
         {
-            string where = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "" : $" at {e.Path}";
-            string why = e.Message.Contains("missing required properties") ? "no \"tokenizer\" section" : "malformed value";
-            if (e.Message.Contains("could not be mapped"))
-            {   // STJ: "The JSON property 'foo' could not be mapped to any .NET member contained in type ..."
-                int a = e.Message.IndexOf('\''), b = a >= 0 ? e.Message.IndexOf('\'', a + 1) : -1;
-                if (b > a) why = $"unknown key \"{e.Message[(a + 1)..b]}\"";
-            }
-            throw new ConfigException($"{source}: {why}{where}");
+            try { config = JsonSerializer.Deserialize<ModelConfig>(json, Json); }
+            catch (JsonException e) { problems.Add($"{(string.IsNullOrEmpty(e.Path) ? "$" : e.Path.TrimStart('$', '.'))}: malformed value"); }
+            if (config == null && problems.Count == 0) problems.Add("the file holds no JSON object");
+            if (config != null) problems.AddRange(ConfigChecks.Collect(config.ValidateSections));
         }
-        if (config == null) throw new ConfigException($"{source}: the file holds no JSON object");
-        try { config.Validate(); }
-        catch (ConfigException e) { throw new ConfigException($"{source}: {e.Message}"); }
-        return config;
+        if (problems.Count > 0) throw new ConfigException($"{source}: {Summary(problems)}");
+        return config!;
     }
 
     public static ModelConfig Load(string path)
     {
-        if (!File.Exists(path)) throw new ConfigException($"config file not found: {path}");
+        IO.FileKinds.RequireRegularFile(path, "config file", m => new ConfigException(m));
         return Parse(File.ReadAllText(path), path);
     }
 

@@ -91,22 +91,28 @@ public sealed record TrainingConfig
     public double RecL2Weight => L2Weight ?? (RecLoss == "mse" ? 1 : 0);
     public string[] DiscAugmentations => DiscAug.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
+    public const int MaxBatchSize = 65536;
+
     public void Validate()
     {
-        Require(Epochs >= 1, $"training.epochs must be positive, got {Epochs}");
-        Require(TokEpochs is null or >= 1, $"training.tok_epochs must be positive, got {TokEpochs}");
-        Require(BatchSize >= 1, $"training.batch_size must be positive, got {BatchSize}");
+        Require(Epochs is >= 1 and <= 1_000_000, $"training.epochs must be in [1, 1000000], got {Epochs}");
+        Require(TokEpochs is null or (>= 1 and <= 1_000_000), $"training.tok_epochs must be in [1, 1000000], got {TokEpochs}");
+        Require(BatchSize is >= 1 and <= MaxBatchSize, $"training.batch_size must be in [1, {MaxBatchSize}], got {BatchSize}");
         Require(MaxSteps >= 0, $"training.max_steps must be >= 0, got {MaxSteps}");
-        Require(Tblr > 0 && (Lr ?? 1) > 0 && TokLr > 0, "training learning rates must be positive");
-        Require(Twd >= 0 && Twde >= 0 && TokWd >= 0, "training weight decays must be >= 0");
+        Require(Tblr is > 0 and <= 10 && (Lr ?? 1) is > 0 and <= 10 && TokLr is > 0 and <= 10, "training learning rates (tblr, lr, tok_lr) must be in (0, 10]");
+        Require(Twd is >= 0 and <= 10 && Twde is >= 0 and <= 10 && TokWd is >= 0 and <= 10, "training weight decays (twd, twde, tok_wd) must be in [0, 10]");
+        Require(double.IsFinite(Tclip), $"training.tclip must be a finite number, got {Tclip}");
         Require(Ls is >= 0 and < 1, $"training.ls must be in [0, 1), got {Ls}");
         Require(CondDropRate is >= 0 and <= 1, $"training.cond_drop_rate must be in [0, 1], got {CondDropRate}");
-        Require(Sche is "cos" or "lin" or "lin0" or "lin00" or "exp" || (Sche.StartsWith("lin") && double.TryParse(Sche[3..], System.Globalization.CultureInfo.InvariantCulture, out _)),
+        Require(Sche is "cos" or "lin" or "lin0" or "lin00" or "exp"
+                || (Sche.StartsWith("lin") && double.TryParse(Sche[3..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double end) && end is >= 0 and <= 1),
             $"training.sche must be cos, lin, lin0, lin00, linT or exp, got \"{Sche}\"");
         Require(Wp >= 0 && Wp0 >= 0 && Wpe >= 0, "training.wp, wp0 and wpe must be >= 0");
         Require(Betas.Length == 2 && TokBetas.Length == 2, "training.betas and tok_betas must have two values");
+        Require(Betas.Concat(TokBetas).All(b => b is >= 0 and < 1), $"training.betas and tok_betas must be in [0, 1), got [{string.Join(", ", Betas)}] and [{string.Join(", ", TokBetas)}]");
+        Require(Wp <= 1e6 && Wp0 <= 1 && Wpe <= 1, "training.wp must be at most 1e6 epochs, wp0 and wpe at most 1");
         Require(DropPathRate is null or (>= 0 and < 1), $"training.drop_path_rate must be in [0, 1), got {DropPathRate}");
-        Require(RatioK >= 1, $"training.ratio_k must be >= 1, got {RatioK}");
+        Require(RatioK is >= 1 and <= 1024, $"training.ratio_k must be in [1, 1024], got {RatioK}");
         Require(RecLoss is "l1" or "mse", $"training.rec_loss must be \"l1\" or \"mse\", got \"{RecLoss}\"");
         Require(CodeReinitEvery >= 0, "training.code_reinit_every must be >= 0");
         Require(L1Weight is null or >= 0 && L2Weight is null or >= 0 && RecL1Weight + RecL2Weight > 0,
@@ -120,10 +126,10 @@ public sealed record TrainingConfig
         Require(LecamWeight >= 0 && LpipsWeight >= 0, "training.lecam_weight and lpips_weight must be >= 0");
         foreach (var a in DiscAugmentations)
             Require(a is "translation" or "cutout", $"training.disc_aug: unknown augmentation \"{a}\" (translation, cutout)");
-        Require(MidReso >= 1, $"training.mid_reso must be >= 1, got {MidReso}");
+        Require(MidReso is >= 1 and <= 8, $"training.mid_reso must be in [1, 8], got {MidReso}");
         Require(SmallImages is "pad" or "resize", $"training.small_images must be \"pad\" or \"resize\", got \"{SmallImages}\"");
         Require(LogEvery >= 1 && SaveEvery >= 1, "training.log_every and save_every must be positive");
     }
 
-    static void Require(bool ok, string message) { if (!ok) throw new ConfigException(message); }
+    static void Require(bool ok, string message) => ConfigChecks.Require(ok, message);
 }

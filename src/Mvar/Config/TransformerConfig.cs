@@ -24,16 +24,26 @@ public sealed record TransformerConfig
     public int HeadDim => EmbedDim / NumHeads;
     public string ClassName(long id) => ClassNames != null && id >= 0 && id < ClassNames.Length ? ClassNames[id] : $"class {id}";
 
+    /// <summary>Largest transformer accepted (the official VAR-d30 has 2e9 parameters).</summary>
+    public const double MaxParameters = 16e9;
+
+    /// <summary>Roughly the transformer's parameter count: blocks (attention, MLP, AdaLN) and the class/token embeddings and head.</summary>
+    public double ParameterEstimate(TokenizerConfig tokenizer) =>
+        (double)Depth * EmbedDim * EmbedDim * (10 + 2 * MlpRatio) + ((double)NumClasses + 2.0 * tokenizer.VocabSize + tokenizer.TokenCount) * EmbedDim;
+
     public void Validate(TokenizerConfig tokenizer)
     {
         Require(Arch is "var" or "mvar", $"transformer.arch must be \"var\" or \"mvar\", got \"{Arch}\"");
-        Require(Depth >= 1, $"transformer.depth must be positive, got {Depth}");
-        Require(EmbedDim >= 1 && NumHeads >= 1, $"transformer.embed_dim and num_heads must be positive, got {EmbedDim} and {NumHeads}");
-        Require(EmbedDim % NumHeads == 0, $"transformer.num_heads ({NumHeads}) must divide embed_dim ({EmbedDim})");
-        Require(NumClasses >= 1, $"transformer.num_classes must be positive, got {NumClasses}");
-        Require(MlpRatio > 0, $"transformer.mlp_ratio must be positive, got {MlpRatio}");
-        Require(NormEps > 0, $"transformer.norm_eps must be positive, got {NormEps}");
-        Require(KernelSize >= 1 && KernelSize % 2 == 1, $"transformer.kernel_size must be a positive odd number, got {KernelSize}");
+        Require(Depth is >= 1 and <= 128, $"transformer.depth must be in [1, 128], got {Depth}");
+        Require(EmbedDim is >= 1 and <= 16384, $"transformer.embed_dim must be in [1, 16384], got {EmbedDim}");
+        Require(NumHeads is >= 1 and <= 1024, $"transformer.num_heads must be in [1, 1024], got {NumHeads}");
+        Require(NumHeads < 1 || EmbedDim % NumHeads == 0, $"transformer.num_heads ({NumHeads}) must divide embed_dim ({EmbedDim})");
+        Require(NumClasses is >= 1 and <= 1 << 20, $"transformer.num_classes must be in [1, {1 << 20}], got {NumClasses}");
+        Require(MlpRatio is >= 0.25 and <= 16, $"transformer.mlp_ratio must be in [0.25, 16], got {MlpRatio}");
+        Require(NormEps is > 0 and < 1, $"transformer.norm_eps must be in (0, 1), got {NormEps}");
+        Require(KernelSize is >= 1 and <= 63 && KernelSize % 2 == 1, $"transformer.kernel_size must be an odd number in [1, 63], got {KernelSize}");
+        double parameters = ParameterEstimate(tokenizer);
+        Require(parameters <= MaxParameters, $"the transformer would have about {parameters:g3} parameters (depth x embed_dim^2 x (10 + 2 mlp_ratio) + embeddings), more than {MaxParameters:g3}");
         Require(ClassNames == null || ClassNames.Length == NumClasses,
             $"transformer.class_names has {ClassNames?.Length} names but num_classes is {NumClasses}");
         int k = tokenizer.PatchNums.Length;
@@ -43,5 +53,5 @@ public sealed record TransformerConfig
                 $"transformer.kernel_size ({KernelSize}) must not exceed the side of the first refine scale ({tokenizer.PatchNums[RefineStep]})");
     }
 
-    static void Require(bool ok, string message) { if (!ok) throw new ConfigException(message); }
+    static void Require(bool ok, string message) => ConfigChecks.Require(ok, message);
 }

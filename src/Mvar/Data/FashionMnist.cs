@@ -93,7 +93,7 @@ public sealed class IdxDataset : IImageDataset
 
     static byte[] ReadAllMaybeGzip(string path)
     {
-        if (!File.Exists(path)) throw new MvarException($"data file not found: {path}");
+        IO.FileKinds.RequireRegularFile(path, "data file");
         try
         {
             if (!path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)) return File.ReadAllBytes(path);
@@ -108,7 +108,7 @@ public sealed class IdxDataset : IImageDataset
     /// <summary>The uncompressed copy of a .gz file in the cache folder (made once, atomically).</summary>
     static string Decompressed(string gzPath, string? cacheDir)
     {
-        if (!File.Exists(gzPath)) throw new MvarException($"data file not found: {gzPath}");
+        IO.FileKinds.RequireRegularFile(gzPath, "data file");
         var info = new FileInfo(gzPath);
         cacheDir ??= Path.Combine(Path.GetTempPath(), "mvar-data-cache");
         Directory.CreateDirectory(cacheDir);

@@ -9,7 +9,7 @@ public static class Checkpoint
 
     public static Dictionary<string, Tensor> LoadStateDict(string path, string? keyPath = null)
     {
-        if (!File.Exists(path)) throw new CheckpointException($"checkpoint not found: {path}");
+        FileKinds.RequireRegularFile(path, "checkpoint", m => new CheckpointException(m));
         if (!LooksLikeZip(path))
         {
             if (!string.IsNullOrEmpty(keyPath)) throw new CheckpointException($"{path}: --key applies to .pth checkpoints only");

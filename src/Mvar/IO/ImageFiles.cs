@@ -11,18 +11,112 @@ namespace Mvar.IO;
 /// </summary>
 public static class ImageFiles
 {
-    /// <summary>8-bit pixels (height, width, channels interleaved) of a PNG/JPEG/BMP/... file.</summary>
+    /// <summary>Most pixels an image file may have (a decompression-bomb bound, checked from the header before decoding).</summary>
+    public const long MaxPixels = 1L << 26;
+    /// <summary>Most pixels of the intermediate image when resizing the shorter side to the model's size (an aspect-ratio bound).</summary>
+    public const long MaxResizedPixels = 1L << 22;
+
+    /// <summary>
+    /// 8-bit pixels (height, width, channels interleaved) of a PNG/JPEG/BMP/... file. The dimensions are read from the
+    /// header and bounded (<see cref="MaxPixels"/>, and the machine's memory) before decoding; a PNG without its IEND
+    /// chunk or a JPEG without its end-of-image marker after the last scan is truncated, an error.
+    /// </summary>
     public static (byte[] pixels, int width, int height) ReadPixels(string path, int channels)
     {
         if (channels is not (1 or 3)) throw new ArgumentOutOfRangeException(nameof(channels), "1 (grey) or 3 (RGB)");
-        if (!File.Exists(path)) throw new MvarException($"image file not found: {path}");
+        FileKinds.RequireRegularFile(path, "image file");
         byte[] bytes = File.ReadAllBytes(path);
+        return Decode(bytes, channels, path);
+    }
+
+    /// <summary>The pixels of an image file's bytes (see <see cref="ReadPixels"/>); <paramref name="source"/> names it in errors.</summary>
+    public static (byte[] pixels, int width, int height) Decode(byte[] bytes, int channels, string source)
+    {
+        MvarException Bad(string why) => new($"cannot read image {source}: {why}");
+        var (width, height) = Dimensions(bytes, Bad);
+        long pixels = (long)width * height;
+        if (pixels > MaxPixels)
+            throw Bad($"{width}x{height} pixels is more than the {MaxPixels:N0} accepted (a decompression bomb?)");
+        MemoryBudget.Require(pixels * 4 * 2, $"decoding {source} ({width}x{height})");
         ImageResult img;
         try { img = ImageResult.FromMemory(bytes, channels == 1 ? StbImageSharp.ColorComponents.Grey : StbImageSharp.ColorComponents.RedGreenBlue); }
-        catch (Exception e) { throw new MvarException($"cannot read image {path}: {e.Message}", e); }
-        if (img?.Data == null || img.Width <= 0 || img.Height <= 0 || img.Data.Length < img.Width * img.Height * channels)
-            throw new MvarException($"cannot read image {path}: not a supported image or corrupt");
+        catch (Exception e) when (e is not OutOfMemoryException) { throw new MvarException($"cannot read image {source}: corrupt ({e.Message.TrimEnd('.')})", e); }
+        if (img?.Data == null || img.Width <= 0 || img.Height <= 0 || img.Data.Length < (long)img.Width * img.Height * channels)
+            throw Bad("not a supported image or corrupt");
         return (img.Data, img.Width, img.Height);
+    }
+
+    /// <summary>
+    /// The dimensions of an image from its header, before anything is decoded. PNG and JPEG are walked chunk by chunk
+    /// (segment by segment): every length must fit in the file, a PNG must end with IEND, a JPEG must have its frame
+    /// header before the scan and an end-of-image marker after it; a file cut short is an error (the decoder would
+    /// otherwise hang or return a partial image). Other formats are left to the decoder's own header reader.
+    /// </summary>
+    static (int width, int height) Dimensions(byte[] b, Func<string, MvarException> bad)
+    {
+        if (b.Length >= 8 && b.AsSpan(0, 8).SequenceEqual(PngSignature)) return PngDimensions(b, bad);
+        if (b.Length >= 2 && b[0] == 0xFF && b[1] == 0xD8) return JpegDimensions(b, bad);
+        ImageInfo? info;
+        try { using var ms = new MemoryStream(b, writable: false); info = ImageInfo.FromStream(ms); }
+        catch (Exception e) when (e is not OutOfMemoryException) { info = null; }
+        if (info is not { Width: > 0, Height: > 0 } header) throw bad("not a supported image (PNG, JPEG, BMP, GIF, TGA) or corrupt");
+        return (header.Width, header.Height);
+    }
+
+    static readonly byte[] PngSignature = [0x89, (byte)'P', (byte)'N', (byte)'G', 13, 10, 26, 10];
+
+    static (int, int) PngDimensions(byte[] b, Func<string, MvarException> bad)
+    {
+        long p = 8;
+        int w = 0, h = 0;
+        bool first = true;
+        while (true)
+        {
+            if (p + 12 > b.Length) throw bad("truncated PNG (no IEND chunk)");
+            long len = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(b.AsSpan((int)p));
+            string type = System.Text.Encoding.ASCII.GetString(b, (int)p + 4, 4);
+            if (len > int.MaxValue || p + 12 + len > b.Length) throw bad($"truncated PNG (its {type} chunk of {len} bytes runs past the end of the file)");
+            if (first)
+            {
+                if (type != "IHDR" || len < 13) throw bad("corrupt PNG (no IHDR chunk first)");
+                w = (int)Math.Min(int.MaxValue, System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(b.AsSpan((int)p + 8)));
+                h = (int)Math.Min(int.MaxValue, System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(b.AsSpan((int)p + 12)));
+                if (w <= 0 || h <= 0) throw bad($"corrupt PNG (size {w}x{h})");
+                first = false;
+            }
+            if (type == "IEND") return (w, h);
+            p += 12 + len;
+        }
+    }
+
+    static (int, int) JpegDimensions(byte[] b, Func<string, MvarException> bad)
+    {
+        int p = 2, w = 0, h = 0;
+        while (true)
+        {
+            while (p < b.Length && b[p] == 0xFF && p + 1 < b.Length && b[p + 1] == 0xFF) p++;   // fill bytes
+            if (p + 4 > b.Length) throw bad("truncated JPEG (it ends inside its header)");
+            if (b[p] != 0xFF) throw bad($"corrupt JPEG (no marker at byte {p})");
+            byte marker = b[p + 1];
+            if (marker is 0xD8 or (>= 0xD0 and <= 0xD7) or 0x01) { p += 2; continue; }
+            if (marker == 0xD9) throw bad("JPEG without image data (end of image before any scan)");
+            int len = (b[p + 2] << 8) | b[p + 3];
+            if (len < 2 || p + 2 + len > b.Length) throw bad($"truncated JPEG (a segment of {len} bytes runs past the end of the file)");
+            if (marker is (>= 0xC0 and <= 0xCF) and not (0xC4 or 0xC8 or 0xCC))
+            {
+                if (len < 8) throw bad("corrupt JPEG (short frame header)");
+                h = (b[p + 5] << 8) | b[p + 6];
+                w = (b[p + 7] << 8) | b[p + 8];
+            }
+            if (marker == 0xDA)
+            {
+                if (w <= 0 || h <= 0) throw bad($"corrupt JPEG (no frame header with a size before the image data, or size {w}x{h})");
+                if (b.AsSpan(p + 2 + len).IndexOf([(byte)0xFF, (byte)0xD9]) < 0)
+                    throw bad("truncated JPEG (no end-of-image marker after the image data)");
+                return (w, h);
+            }
+            p += 2 + len;
+        }
     }
 
     /// <summary>
@@ -40,9 +134,12 @@ public static class ImageFiles
     public static (byte[] pixels, int width, int height) ResizeAndCrop(byte[] px, int w, int h, int channels, int size)
     {
         if (w == size && h == size) return (px, w, h);
-        int newW, newH;
-        if (w <= h) { newW = size; newH = (int)((long)size * h / w); }
-        else { newH = size; newW = (int)((long)size * w / h); }
+        long newWl, newHl;
+        if (w <= h) { newWl = size; newHl = (long)size * h / w; }
+        else { newHl = size; newWl = (long)size * w / h; }
+        if (newWl * newHl > MaxResizedPixels)
+            throw new MvarException($"a {w}x{h} image is too elongated: resized to {size} on its shorter side it would have {newWl}x{newHl} pixels (at most {MaxResizedPixels:N0})");
+        int newW = (int)newWl, newH = (int)newHl;
         if (newW != w || newH != h) px = Lanczos.Resize(px, w, h, channels, newW, newH);
         int top = (int)Math.Round((newH - size) / 2.0), left = (int)Math.Round((newW - size) / 2.0);
         var crop = new byte[size * size * channels];

@@ -18,24 +18,38 @@ public static partial class Npz
         ["<f4"] = ScalarType.Float32, ["<f8"] = ScalarType.Float64,
     };
 
+    /// <summary>Largest .npy header accepted (numpy writes under 200 bytes).</summary>
+    public const int MaxHeaderBytes = 1 << 16;
+
+    /// <summary>
+    /// The arrays of an .npz file. Each entry's declared size is checked against the archive (<see cref="ZipBounds"/>)
+    /// and each .npy header is validated (magic, version, length, dtype, shape of non-negative integers whose product
+    /// does not overflow) before the data is read, and the total against the machine's memory.
+    /// </summary>
     public static Dictionary<string, Tensor> Load(string path)
     {
-        if (!File.Exists(path)) throw new MvarException($"file not found: {path}");
+        FileKinds.RequireRegularFile(path, "file");
+        var result = new Dictionary<string, Tensor>();
         try
         {
+            long fileLength = new FileInfo(path).Length, total = 0;
             using var zip = ZipFile.OpenRead(path);
-            var result = new Dictionary<string, Tensor>();
             foreach (var e in zip.Entries.Where(e => e.FullName.EndsWith(".npy", StringComparison.Ordinal)))
             {
+                ZipBounds.CheckSize(e, path, fileLength, m => new MvarException(m));
                 using var s = e.Open();
-                var ms = new MemoryStream();
-                s.CopyTo(ms);
-                result[e.FullName[..^4]] = ReadNpy(ms.ToArray(), $"{path}:{e.FullName}");
+                var t = ReadNpy(s, e.Length, $"{path}:{e.FullName}", ref total);
+                result[e.FullName[..^4]] = t;
             }
             if (result.Count == 0) throw new MvarException($"{path}: no .npy arrays inside");
             return result;
         }
-        catch (InvalidDataException e) { throw new MvarException($"{path}: not a readable .npz file ({e.Message})", e); }
+        catch (Exception e)
+        {
+            foreach (var t in result.Values) t.Dispose();
+            if (e is InvalidDataException) throw new MvarException($"{path}: not a readable .npz file ({e.Message})", e);
+            throw;
+        }
     }
 
     public static void Save(string path, IReadOnlyDictionary<string, Tensor> arrays) =>
@@ -51,25 +65,60 @@ public static partial class Npz
 
     public static Tensor ReadNpy(byte[] b, string source)
     {
+        long total = 0;
+        using var s = new MemoryStream(b, writable: false);
+        return ReadNpy(s, b.Length, source, ref total);
+    }
+
+    /// <summary>
+    /// One .npy array from <paramref name="s"/>, which holds <paramref name="length"/> bytes; <paramref name="total"/>
+    /// counts the bytes of the arrays read so far, against the machine's available memory.
+    /// </summary>
+    static Tensor ReadNpy(Stream s, long length, string source, ref long total)
+    {
         MvarException Bad(string why) => new($"{source}: not a supported .npy array ({why})");
-        if (b.Length < 10 || b[0] != 0x93 || Encoding.ASCII.GetString(b, 1, 5) != "NUMPY") throw Bad("bad magic");
-        int major = b[6];
-        int headerLen = major == 1 ? BitConverter.ToUInt16(b, 8) : BitConverter.ToInt32(b, 8);
-        int dataStart = (major == 1 ? 10 : 12) + headerLen;
-        if (dataStart > b.Length) throw Bad("truncated header");
-        string header = Encoding.Latin1.GetString(b, major == 1 ? 10 : 12, headerLen);
+        var prefix = new byte[10];
+        ZipBounds.ReadExactly(s, prefix, source, m => Bad("truncated header"));
+        if (prefix[0] != 0x93 || Encoding.ASCII.GetString(prefix, 1, 5) != "NUMPY") throw Bad("bad magic");
+        int major = prefix[6];
+        if (major is not (1 or 2 or 3)) throw Bad($"format version {major}.{prefix[7]}");
+        long headerLen = BitConverter.ToUInt16(prefix, 8);
+        if (major > 1)
+        {
+            var more = new byte[2];
+            ZipBounds.ReadExactly(s, more, source, m => Bad("truncated header"));
+            headerLen = BitConverter.ToUInt32([prefix[8], prefix[9], more[0], more[1]]);
+        }
+        long dataStart = (major == 1 ? 10 : 12) + headerLen;
+        if (headerLen > MaxHeaderBytes) throw Bad($"header length {headerLen} (at most {MaxHeaderBytes})");
+        if (dataStart > length) throw Bad("truncated header");
+        var hb = new byte[headerLen];
+        ZipBounds.ReadExactly(s, hb, source, m => Bad("truncated header"));
+        string header = (major == 3 ? Encoding.UTF8 : Encoding.Latin1).GetString(hb);
         var descr = DescrRx().Match(header);
         var fortran = FortranRx().Match(header);
         var shape = ShapeRx().Match(header);
         if (!descr.Success || !fortran.Success || !shape.Success) throw Bad("unreadable header");
         if (fortran.Groups[1].Value == "True") throw Bad("Fortran order");
         if (!Descrs.TryGetValue(descr.Groups[1].Value, out var dtype)) throw Bad($"dtype {descr.Groups[1].Value}");
-        long[] dims = shape.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(long.Parse).ToArray();
-        long bytes = dims.Aggregate(1L, (x, y) => x * y) * dtype.ElementSize();
-        if (dataStart + bytes > b.Length) throw Bad($"data holds {b.Length - dataStart} bytes, the shape needs {bytes}");
+        var parts = shape.Groups[1].Value.Split(',', StringSplitOptions.TrimEntries);
+        if (parts.Length > 1 && parts[^1] == "") parts = parts[..^1];      // (3,) and (3, 4, )
+        if (parts is [""]) parts = [];                                      // () : a scalar
+        if (parts.Length > 32) throw Bad($"{parts.Length} dimensions (at most 32)");
+        var dims = new long[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!long.TryParse(parts[i], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out dims[i]))
+                throw Bad($"shape entry \"{(parts[i].Length > 24 ? parts[i][..24] + "..." : parts[i])}\" is not a non-negative integer");
+        long bytes;
+        try { bytes = checked(dims.Aggregate(1L, (x, y) => checked(x * y)) * dtype.ElementSize()); }
+        catch (OverflowException) { throw Bad($"shape ({string.Join(", ", dims)}) overflows 64 bits"); }
+        if (dataStart + bytes > length) throw Bad($"data holds {length - dataStart} bytes, the shape needs {bytes}");
+        if (bytes > int.MaxValue) throw Bad($"arrays over 2 GiB ({bytes} bytes) are not supported");
+        total += bytes;
+        MemoryBudget.Require(total, source);
         var t = empty(dims, dtype: dtype);
-        if (bytes > 0) t.bytes = b.AsSpan(dataStart, (int)bytes);
+        try { if (bytes > 0) ZipBounds.ReadExactly(s, t.bytes, source, m => Bad($"data holds fewer than the {bytes} bytes the shape needs")); }
+        catch { t.Dispose(); throw; }
         return t;
     }
 

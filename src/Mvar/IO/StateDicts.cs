@@ -25,7 +25,7 @@ public static class StateDicts
         }
         if (AsStateDict(root) is { } top) return top;
         var found = new List<(string path, Dictionary<string, Tensor> sd)>();
-        Find(root, "", found);
+        Find(root, "", found, new HashSet<object>(ReferenceEqualityComparer.Instance));
         return found.Count switch
         {
             1 => found[0].sd,
@@ -35,16 +35,17 @@ public static class StateDicts
         };
     }
 
-    static void Find(object? node, string path, List<(string, Dictionary<string, Tensor>)> found)
+    /// <summary>Every dict of tensors below <paramref name="node"/>; a dict shared by several paths is walked once (the first).</summary>
+    static void Find(object? node, string path, List<(string, Dictionary<string, Tensor>)> found, HashSet<object> seen)
     {
         var dict = AsDict(node);
-        if (dict == null) return;
+        if (dict == null || !seen.Add(dict)) return;
         foreach (var (k, v) in dict)
         {
             if (k is not string key) continue;      // e.g. an optimizer's per-parameter state keyed by index
             string p = path == "" ? key : path + "/" + key;
             if (AsStateDict(v) is { } sd) found.Add((p, sd));
-            else Find(v, p, found);
+            else Find(v, p, found, seen);
         }
     }
 

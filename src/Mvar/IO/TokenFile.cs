@@ -34,7 +34,7 @@ public sealed record TokenFile(int[] PatchNums, IReadOnlyList<TokenFile.Entry> I
 
     public static TokenFile Load(string path)
     {
-        if (!System.IO.File.Exists(path)) throw new MvarException($"token file not found: {path}");
+        FileKinds.RequireRegularFile(path, "token file");
         try
         {
             var root = JsonNode.Parse(System.IO.File.ReadAllText(path))!.AsObject();

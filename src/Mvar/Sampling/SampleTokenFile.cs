@@ -35,7 +35,7 @@ public sealed record SampleTokenFile(int[] PatchNums, IReadOnlyList<SampleTokenF
 
     public static SampleTokenFile Load(string path)
     {
-        if (!File.Exists(path)) throw new MvarException($"token file not found: {path}");
+        IO.FileKinds.RequireRegularFile(path, "token file");
         try
         {
             var root = JsonNode.Parse(File.ReadAllText(path))!.AsObject();

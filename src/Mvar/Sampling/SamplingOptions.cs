@@ -14,9 +14,17 @@ public sealed record SamplingOptions
     /// <summary>Feed the next scale a Gumbel-softmax mixture of codebook vectors instead of the drawn token (official more_smooth, visualisation only).</summary>
     public bool MoreSmooth { get; init; }
 
-    public void Validate()
+    /// <summary>Strongest guidance accepted (the CLI's --cfg and the server's "cfg" alike).</summary>
+    public const double MaxCfg = 20;
+
+    /// <summary>The top-k used when none is given: the official 900, or the whole vocabulary when it is smaller.</summary>
+    public static int DefaultTopK(int vocabSize) => Math.Min(900, vocabSize);
+
+    /// <summary>Checks cfg, top-k and top-p; with <paramref name="vocabSize"/> also that top-k is within [0, vocabulary].</summary>
+    public void Validate(int? vocabSize = null)
     {
-        if (!(Cfg >= 0) || double.IsInfinity(Cfg)) throw new MvarException($"cfg must be a finite number >= 0, got {Cfg}");
+        if (!(Cfg >= 0 && Cfg <= MaxCfg)) throw new MvarException($"cfg must be within [0, {MaxCfg}], got {Cfg}");
+        if (vocabSize is int v && TopK > v) throw new MvarException($"top-k must be within [0, {v}] (the vocabulary), got {TopK}");
         if (TopK < 0) throw new MvarException($"top-k must be >= 0, got {TopK}");
         if (!(TopP >= 0 && TopP <= 1)) throw new MvarException($"top-p must be within [0, 1], got {TopP}");
     }

@@ -16,7 +16,7 @@ public static class VqVaeLoader
     /// </summary>
     public static VqVae Load(TokenizerConfig config, string path)
     {
-        if (!File.Exists(path)) throw new CheckpointException($"tokenizer checkpoint not found: {path}");
+        IO.FileKinds.RequireRegularFile(path, "tokenizer checkpoint", m => new CheckpointException(m));
         var sd = Checkpoint.LoadStateDict(path);   // .pth or .safetensors
         try
         {

@@ -60,29 +60,52 @@ public sealed class TokenCache : ITokenData
         return (tensor(flat, [indices.Count, L]), tensor(indices.Select(i => (long)labels[i]).ToArray()));
     }
 
-    /// <summary>A fingerprint of what the tokens depend on.</summary>
+    /// <summary>
+    /// A fingerprint of what the tokens depend on: the tokenizer checkpoint's content (not its path, so a moved or
+    /// copied run folder keeps its cache), its config, the data set and the pre-processing.
+    /// </summary>
     public static long Fingerprint(string vaePath, Config.TokenizerConfig config, IImageDataset data, Preprocess pre)
     {
+        string content;
+        using (var f = File.OpenRead(vaePath)) content = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(f));
+        return Hash($"{content}|{new FileInfo(vaePath).Length}|{Describe(config, data, pre)}");
+    }
+
+    /// <summary>The fingerprint of caches written before <see cref="Fingerprint"/> hashed content (it held the absolute path).</summary>
+    public static long LegacyFingerprint(string vaePath, Config.TokenizerConfig config, IImageDataset data, Preprocess pre)
+    {
         var fi = new FileInfo(vaePath);
-        string s = $"{Path.GetFullPath(vaePath)}|{fi.Length}|{fi.LastWriteTimeUtc.Ticks}|{System.Text.Json.JsonSerializer.Serialize(config)}|{data.GetType().Name}|{data.Count}|{data.Describe(0)}|{data.Describe(data.Count - 1)}|{pre}";
+        return Hash($"{Path.GetFullPath(vaePath)}|{fi.Length}|{fi.LastWriteTimeUtc.Ticks}|{Describe(config, data, pre)}");
+    }
+
+    static string Describe(Config.TokenizerConfig config, IImageDataset data, Preprocess pre) =>
+        $"{System.Text.Json.JsonSerializer.Serialize(config)}|{data.GetType().Name}|{data.Count}|{data.Describe(0)}|{data.Describe(data.Count - 1)}|{pre}";
+
+    static long Hash(string s)
+    {
         ulong h = 1469598103934665603UL;
         foreach (char c in s) { h ^= c; h *= 1099511628211UL; }
         return (long)(h >> 1);
     }
 
-    /// <summary>Opens the cache at <paramref name="path"/> when it matches <paramref name="fingerprint"/>, else null.</summary>
-    public static TokenCache? TryOpen(string path, long fingerprint, int[] patchNums)
+    /// <summary>
+    /// Opens the cache at <paramref name="path"/> when it matches <paramref name="fingerprint"/> (or
+    /// <paramref name="alsoAccept"/>, e.g. the <see cref="LegacyFingerprint"/>), else null.
+    /// </summary>
+    public static TokenCache? TryOpen(string path, long fingerprint, int[] patchNums, long? alsoAccept = null)
     {
-        if (!File.Exists(path)) return null;
+        if (FileKinds.OfTarget(path) != FileKind.Regular) return null;
         using var f = File.OpenRead(path);
         using var r = new BinaryReader(f);
         try
         {
             if (!r.ReadBytes(8).AsSpan().SequenceEqual(Magic)) return null;
             int n = r.ReadInt32(), L = r.ReadInt32(), K = r.ReadInt32();
+            if (n < 0 || L < 1 || K < 1 || K > 1024) return null;     // not a cache this code wrote: rebuild it
+            if (f.Length != 8 + 12 + 4L * K + 8 + 4L * n + 4L * n * L) return null;
             var pns = Enumerable.Range(0, K).Select(_ => r.ReadInt32()).ToArray();
             long fp = r.ReadInt64();
-            if (fp != fingerprint || !pns.SequenceEqual(patchNums)) return null;
+            if ((fp != fingerprint && fp != alsoAccept) || !pns.SequenceEqual(patchNums)) return null;
             var labels = Enumerable.Range(0, n).Select(_ => r.ReadInt32()).ToArray();
             long offset = f.Position;
             if (f.Length != offset + (long)n * L * 4) return null;
@@ -100,25 +123,26 @@ public sealed class TokenCache : ITokenData
         var data = batches.Data;
         int K = vae.PatchNums.Length, L = vae.PatchNums.Sum(p => p * p);
         var labels = new List<int>();
-        string tokTmp = path + ".tokens.part";
-        using (var tok = new BinaryWriter(File.Create(tokTmp)))
-        {
-            for (int start = 0; start < data.Count; start += chunk)
-            {
-                using var scope = NewDisposeScope();
-                var idx = Enumerable.Range(start, Math.Min(chunk, data.Count - start)).ToList();
-                var b = batches.Load(idx, train: false);
-                progress?.Invoke(Math.Min(start + chunk, data.Count), data.Count);
-                if (b is null) continue;
-                var (img, lbl) = b.Value;
-                var codes = cat(vae.ImgToIdxBl(img), 1).to_type(ScalarType.Int32).contiguous();
-                var arr = codes.data<int>().ToArray();
-                foreach (var v in arr) tok.Write(v);
-                labels.AddRange(lbl.data<long>().ToArray().Select(x => (int)x));
-            }
-        }
+        AtomicFile.CheckTarget(path);
+        string tokTmp = AtomicFile.TemporaryFor(path);
         try
         {
+            using (var tok = new BinaryWriter(new FileStream(tokTmp, FileMode.CreateNew, FileAccess.Write)))
+            {
+                for (int start = 0; start < data.Count; start += chunk)
+                {
+                    using var scope = NewDisposeScope();
+                    var idx = Enumerable.Range(start, Math.Min(chunk, data.Count - start)).ToList();
+                    var b = batches.Load(idx, train: false);
+                    progress?.Invoke(Math.Min(start + chunk, data.Count), data.Count);
+                    if (b is null) continue;
+                    var (img, lbl) = b.Value;
+                    var codes = cat(vae.ImgToIdxBl(img), 1).to_type(ScalarType.Int32).contiguous();
+                    var arr = codes.data<int>().ToArray();
+                    foreach (var v in arr) tok.Write(v);
+                    labels.AddRange(lbl.data<long>().ToArray().Select(x => (int)x));
+                }
+            }
             AtomicFile.Write(path, s =>
             {
                 using var w = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
@@ -131,7 +155,11 @@ public sealed class TokenCache : ITokenData
                 t.CopyTo(s);
             });
         }
-        finally { File.Delete(tokTmp); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MvarException($"cannot write {path}: {AtomicFile.Reason(e)}", e);
+        }
+        finally { try { File.Delete(tokTmp); } catch (IOException) { } }
         return TryOpen(path, fingerprint, vae.PatchNums) ?? throw new MvarException($"{path}: the token cache just written cannot be read back");
     }
 }

@@ -235,6 +235,7 @@ public abstract class Trainer : IDisposable
     {
         path = Path.Combine(dir, CheckpointFile);
         if (!File.Exists(path)) throw new MvarException($"no training checkpoint to resume: {path} not found");
+        FileKinds.RequireRegularFile(path, "training checkpoint", m => new CheckpointException(m));
         if (TorchCheckpoint.Load(path) is not Dictionary<object, object?> root || root.GetValueOrDefault("format") is not "mvar-train-1")
             throw new CheckpointException($"{path}: not an mvar training checkpoint");
         return root;

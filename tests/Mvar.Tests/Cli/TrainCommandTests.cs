@@ -26,10 +26,19 @@ public class TrainCommandTests
         r = CliRunner.Run("train", "transformer", "--arch", "var", "--config", Config, "--vae", vae, "--data", "fashion-mnist", "--limit", "32", "--out", var_, "--stop-after", "3");
         Assert.True(r.ExitCode == 0, r.StdErr + r.StdOut);
         Assert.Contains("stopped after step 3", r.StdOut);
+        // the run folder moved elsewhere, with a temporary file a killed write left: it resumes, with its token cache
+        string moved = Path.Combine(dir, "moved", "var");
+        Directory.CreateDirectory(Path.GetDirectoryName(moved)!);
+        Directory.Move(var_, moved);
+        var_ = moved;
+        string stale = Path.Combine(var_, $".checkpoint.pth.999999999.{Guid.NewGuid():N}.tmp");
+        File.WriteAllText(stale, "half a checkpoint");
         r = CliRunner.Run("train", "transformer", "--resume", var_);
         Assert.True(r.ExitCode == 0, r.StdErr + r.StdOut);
         Assert.Contains("resuming at step 3", r.StdOut);
-        Assert.Contains("token maps: ", r.StdOut);                    // the cache of the first run is reused
+        Assert.Contains($"token maps: {Path.Combine(var_, "tokens.cache")}", r.StdOut);   // the cache of the first run is reused
+        Assert.False(File.Exists(stale));
+        Assert.Contains("left by an interrupted write", r.StdErr);
         Assert.Contains("done: 8 steps", r.StdOut);
         var steps = File.ReadAllLines(Path.Combine(var_, "metrics.csv")).Skip(1).Select(l => int.Parse(l.Split(',')[0])).ToList();
         Assert.Equal(steps.Distinct().OrderBy(s => s), steps);

@@ -144,6 +144,9 @@ public class ServeApiTests(ServeApiFixture fixture) : IClassFixture<ServeApiFixt
     [InlineData("""{"class": 3""", "malformed JSON")]
     [InlineData("", "malformed JSON")]
     [InlineData("[1, 2]", "must be a JSON object")]
+    [InlineData("""{"count": 1, "count": 2}""", "malformed JSON")]
+    [InlineData("""{"class": "\ud800"}""", "malformed JSON")]
+    [InlineData("""{"classes": [1, "\udfff x"]}""", "malformed JSON")]
     [InlineData("null", "must be a JSON object")]
     public async Task BadRequestsAre400WithAJsonError(string body, string expected)
     {

@@ -13,7 +13,7 @@ public class CheckpointAndLogTests
         using var w = TorchSharp.torch.arange(6).to_type(TorchSharp.torch.ScalarType.Float32);
         TorchSave.Save(path, new Dictionary<string, object?> { ["w"] = w, ["step"] = 5L });
         byte[] before = File.ReadAllBytes(path);
-        Assert.Throws<IOException>(() => AtomicFile.Write(path, s =>
+        Assert.Throws<MvarException>(() => AtomicFile.Write(path, s =>
         {
             s.Write(new byte[1000]);
             throw new IOException("simulated crash (disk full) mid-write");
@@ -22,6 +22,25 @@ public class CheckpointAndLogTests
         var root = (Dictionary<object, object?>)TorchCheckpoint.Load(path)!;
         Assert.Equal(5L, Convert.ToInt64(root["step"]));
         Assert.Equal([path], Directory.GetFiles(dir));   // no temporary left behind
+    }
+
+    [Fact]
+    public void MetricsAreAppendedOnResumeSoAKillLosesNoRows()
+    {
+        string dir = Fixtures.TempDir(), path = Path.Combine(dir, "metrics.csv");
+        using (var log = new CsvLog(path, ["loss"], 0))
+            for (int s = 0; s < 5; s++) log.Write(s, new Dictionary<string, double> { ["loss"] = 10 - s });
+        File.AppendAllText(path, "5,4.");                      // a row torn by kill -9
+        byte[] before = File.ReadAllBytes(path);
+        using (var log = new CsvLog(path, ["loss"], 3))          // resumed from the checkpoint of step 3
+        {
+            Assert.Equal(before, File.ReadAllBytes(path)[..before.Length]);   // nothing rewritten
+            for (int s = 3; s < 7; s++) log.Write(s, new Dictionary<string, double> { ["loss"] = 100 - s });
+        }
+        var rows = CsvLog.ReadColumn(path, "loss");
+        Assert.Equal([0L, 1, 2, 3, 4, 5, 6], rows.Select(r => r.step));
+        Assert.Equal([10.0, 9, 8, 97, 96, 95, 94], rows.Select(r => r.value));  // the resumed run's rows win
+        Assert.Throws<MvarException>(() => new CsvLog(path, ["loss", "acc"], 3));  // other columns: not appended to
     }
 
     [Fact]
