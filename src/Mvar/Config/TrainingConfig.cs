@@ -89,7 +89,8 @@ public sealed record TrainingConfig
     public double FinalWd => Twde == 0 ? Twd : Twde;
     public double RecL1Weight => L1Weight ?? (RecLoss == "l1" ? 1 : 0);
     public double RecL2Weight => L2Weight ?? (RecLoss == "mse" ? 1 : 0);
-    public string[] DiscAugmentations => DiscAug.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    /// <summary>The augmentations of disc_aug (a method: a derived array would be serialized with the config).</summary>
+    public string[] DiscAugmentationList() => DiscAug.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     public const int MaxBatchSize = 65536;
 
@@ -124,7 +125,7 @@ public sealed record TrainingConfig
         Require(DiscChannels is >= 1 and <= 1024, $"training.disc_channels must be in 1..1024, got {DiscChannels}");
         Require((DiscLr ?? 1) > 0, $"training.disc_lr must be positive, got {DiscLr}");
         Require(LecamWeight >= 0 && LpipsWeight >= 0, "training.lecam_weight and lpips_weight must be >= 0");
-        foreach (var a in DiscAugmentations)
+        foreach (var a in DiscAugmentationList())
             Require(a is "translation" or "cutout", $"training.disc_aug: unknown augmentation \"{a}\" (translation, cutout)");
         Require(MidReso is >= 1 and <= 8, $"training.mid_reso must be in [1, 8], got {MidReso}");
         Require(SmallImages is "pad" or "resize", $"training.small_images must be \"pad\" or \"resize\", got \"{SmallImages}\"");

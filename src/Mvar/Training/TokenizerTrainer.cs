@@ -73,7 +73,7 @@ public sealed class TokenizerTrainer : Trainer
             this.lpips = lpips ?? throw new MvarException("training.lpips_weight is set: give the VGG16 and LPIPS weight files (--lpips-vgg, --lpips-lin)");
             names.Add("lpips");
         }
-        augment = new DiffAugment(T.DiscAugmentations);
+        augment = new DiffAugment(T.DiscAugmentationList());
         if (T.DiscWeight > 0)
         {
             using var gen = new Generator((ulong)EpochOrder.Mix(T.Seed, 0, 0xD15C), CPU);

@@ -126,6 +126,24 @@ public class AdversarialTokenizerTrainingTests
         }
     }
 
+    [Fact]
+    public void AdversarialSettingsSurviveTheCheckpointsConfigRoundTrip()
+    {
+        // a training checkpoint stores config.ToJson(); resuming parses it again (derived values must not be written)
+        var config = TokenizerTrainingTests.TinyFmnist(Gan() with { DiscAug = "cutout", DiscSpectralNorm = true, DiscLr = 2e-4 });
+        var back = ModelConfig.Parse(config.ToJson());
+        TrainingConfig a = config.Training!, b = back.Training!;
+        Assert.Equal(a.DiscWeight, b.DiscWeight);
+        Assert.Equal(a.DiscStart, b.DiscStart);
+        Assert.Equal(a.DiscChannels, b.DiscChannels);
+        Assert.True(b.DiscSpectralNorm);
+        Assert.Equal(2e-4, b.DiscLr);
+        Assert.Equal(a.EmaDecay, b.EmaDecay);
+        Assert.Equal(a.L2Weight, b.L2Weight);
+        Assert.Equal(["cutout"], b.DiscAugmentationList());
+        Assert.Equal(0.2, b.RecL1Weight);
+    }
+
     [FashionMnistFact]
     public void ShortFashionMnistRunWithTheDiscriminatorLogsItAndWritesALoadableTokenizer()
     {
