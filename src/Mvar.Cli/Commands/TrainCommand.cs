@@ -37,13 +37,21 @@ public static class TrainCommand
         public readonly Option<string?> Out = new("--out") { Description = "output folder: checkpoint.pth, model.pth, metrics.csv, TensorBoard events, images" };
         public readonly Option<string?> Resume = new("--resume") { Description = "continue the run saved in this folder (exactly: same losses as an uninterrupted run)" };
         public readonly Option<long?> StopAfter = new("--stop-after") { Description = "save and stop once this many steps (in total) are done" };
+        public readonly Option<long?> SnapshotEvery = new("--snapshot-every") { Description = "keep the weights every N steps and after the last as OUT/snapshots/model-stepNNNNNN.pth, listed with the training clocks in snapshots.csv (for learning curves)" };
         public readonly Option<string> BadFiles = new("--bad-files") { Description = "unreadable images: stop (default) or skip (reported once each)", DefaultValueFactory = _ => "stop" };
         public readonly Option<string?> DataCache = new("--data-cache") { Description = "folder for the uncompressed copies of .gz data files (default: the system temp folder)" };
 
         public readonly Option<int?> Limit = new("--limit") { Description = "use only the first N images of the data set (quick runs)" };
         public readonly Option<bool> Mpi = new("--mpi") { Description = "require a data-parallel run started by Open MPI's mpirun (without it, mpirun is detected from the environment)" };
 
-        public void AddTo(Command c) { foreach (var o in new Option[] { Config, Data, Out, Resume, StopAfter, BadFiles, DataCache, Limit, Mpi }) c.Options.Add(o); }
+        public long SnapshotEveryOf(ParseResult p) => p.GetValue(SnapshotEvery) switch
+        {
+            null => 0,
+            long n when n >= 1 => n,
+            long n => throw new MvarException($"--snapshot-every must be at least 1 step, got {n}"),
+        };
+
+        public void AddTo(Command c) { foreach (var o in new Option[] { Config, Data, Out, Resume, StopAfter, SnapshotEvery, BadFiles, DataCache, Limit, Mpi }) c.Options.Add(o); }
 
         /// <summary>
         /// Runs <paramref name="body"/> with the process's communicator. Under MPI an error on one rank prints its line and
@@ -182,7 +190,7 @@ public static class TrainCommand
             using var valImages = val.images.DetachFromDisposeScope();
             say($"tokenizer: {vae.ParameterCount():N0} parameters, {data.Count} images ({dataSpec}), {trainer.Order.ItersPerEpoch} steps/epoch, {trainer.TotalSteps} steps" +
                               (trainer.NextStep > 0 ? $", resuming at step {trainer.NextStep}" : ""));
-            int code = RunLoop(trainer, outDir, p.GetValue(common.StopAfter),
+            int code = RunLoop(trainer, outDir, p.GetValue(common.StopAfter), common.SnapshotEveryOf(p),
                 onEpochEnd: e => trainer.SaveReconstructions(valImages, Path.Combine(outDir, $"recon-epoch{e + 1:D3}.png")),
                 describe: m => $"rec {Get(m, "rec"):F4} vq {Get(m, "vq"):F4}" +
                                (m.ContainsKey("d_loss") ? $" d {Get(m, "d_loss"):F3} g {Get(m, "g_loss"):F3} lambda {Get(m, "lambda"):g3}" : "") +
@@ -288,7 +296,7 @@ public static class TrainCommand
             say($"{t.Arch}: {model.ParameterCount():N0} parameters, {tokens.Count} images ({dataSpec}), {trainer.Order.ItersPerEpoch} steps/epoch, {trainer.TotalSteps} steps, lr {config.Training!.LearningRate:g3}" +
                               (trainer.NextStep > 0 ? $", resuming at step {trainer.NextStep}" : ""));
             int K = layout.Count;
-            return RunLoop(trainer, outDir, p.GetValue(common.StopAfter), onEpochEnd: null,
+            return RunLoop(trainer, outDir, p.GetValue(common.StopAfter), common.SnapshotEveryOf(p), onEpochEnd: null,
                 describe: m => $"Lm {Get(m, "Lm"):F3} acc {Get(m, "Accm"):F1}% [" +
                                string.Join(" ", Enumerable.Range(0, K).Where(si => m.ContainsKey($"L_s{si}")).Select(si => $"s{si} {m[$"L_s{si}"]:F2}/{m[$"acc_s{si}"]:F0}%")) + "]");
         }));
@@ -299,7 +307,7 @@ public static class TrainCommand
     static double Get(IReadOnlyDictionary<string, double> m, string k) => m.TryGetValue(k, out var v) ? v : double.NaN;
     static void Warn(string message) => Console.Error.WriteLine($"warning: {message}");
 
-    static int RunLoop(Trainer trainer, string outDir, long? stopAfter, Action<int>? onEpochEnd, Func<IReadOnlyDictionary<string, double>, string> describe)
+    static int RunLoop(Trainer trainer, string outDir, long? stopAfter, long snapshotEvery, Action<int>? onEpochEnd, Func<IReadOnlyDictionary<string, double>, string> describe)
     {
         bool stop = false;
         ConsoleCancelEventHandler handler = (_, e) =>
@@ -317,6 +325,7 @@ public static class TrainCommand
             {
                 StopRequested = () => stop,
                 StopAfter = stopAfter,
+                SnapshotEvery = snapshotEvery,
                 OnEpochEnd = onEpochEnd,
                 OnLog = (step, m) =>
                 {

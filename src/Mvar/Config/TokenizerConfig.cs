@@ -21,6 +21,13 @@ public sealed record TokenizerConfig
     /// <summary>Commitment-loss weight (training only).</summary>
     public double Beta { get; init; } = 0.25;
     public double Dropout { get; init; } = 0.0;
+    /// <summary>
+    /// Mvar's extension (off in every official checkpoint): each scale's residual is divided by its running RMS before
+    /// the codebook lookup and the chosen code multiplied by it, so one codebook serves the large coarse residuals and
+    /// the small fine ones alike instead of splitting into per-scale subsets. The RMS values are the buffer
+    /// <c>quantize.scale_rms_S</c>, learnt during tokenizer training.
+    /// </summary>
+    public bool ScaleNorm { get; init; }
 
     /// <summary>Spatial down-sampling factor of the encoder: 2^(len(ch_mult)-1).</summary>
     public int Downsample => 1 << (ChMult.Length - 1);

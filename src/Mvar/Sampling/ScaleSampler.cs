@@ -137,10 +137,10 @@ public sealed class ScaleSampler(ScaleTransformer model, VqVae vae)
             if (tokenOverride is not null) idx_Bl = tokenOverride.Apply(si, idx_Bl);
 
             Tensor h_BlCv = options.MoreSmooth
-                ? GumbelMix(logits_BlV.mul(1 + ratio), Math.Max(0.27 * (1 - ratio * 0.95), 0.005), gen_B).matmul(quant.embedding.weight!.unsqueeze(0))
-                : quant.embedding.forward(idx_Bl);
+                ? quant.EmbedSoft(si, GumbelMix(logits_BlV.mul(1 + ratio), Math.Max(0.27 * (1 - ratio * 0.95), 0.005), gen_B))
+                : quant.Embed(si, idx_Bl);
             if (options.MoreSmooth && tokenOverride is not null)   // kept positions: the reference embedding, not the mixture
-                h_BlCv = where(tokenOverride.KeepMask(si).expand(B, -1).unsqueeze(-1), quant.embedding.forward(idx_Bl), h_BlCv);
+                h_BlCv = where(tokenOverride.KeepMask(si).expand(B, -1).unsqueeze(-1), quant.Embed(si, idx_Bl), h_BlCv);
             var h_BChw = h_BlCv.transpose(1, 2).reshape(B, Cvae, pn, pn);
             var (_, next) = quant.GetNextAutoregressiveInput(si, K, f_hat, h_BChw);   // adds into f_hat in place
             if (si != K - 1)

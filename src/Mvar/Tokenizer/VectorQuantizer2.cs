@@ -16,6 +16,8 @@ public sealed class VectorQuantizer2 : nn.Module
 {
     readonly nn.Module quant_resi;
     readonly Tensor ema_vocab_hit_SV;
+    /// <summary>With <see cref="TokenizerConfig.ScaleNorm"/>: the running RMS of each scale's residual (S); null otherwise.</summary>
+    readonly Tensor? scale_rms_S;
     /// <summary>The codebook (vocab_size, Cvae).</summary>
     public readonly Embedding embedding;
 
@@ -35,6 +37,7 @@ public sealed class VectorQuantizer2 : nn.Module
             _ => new PhiPartiallyShared(Enumerable.Range(0, c.ShareQuantResi).Select(_ => Phi.Make(Cvae, c.QuantResi))),
         };
         ema_vocab_hit_SV = zeros(PatchNums.Length, VocabSize);
+        if (c.ScaleNorm) scale_rms_S = ones(PatchNums.Length);
         embedding = nn.Embedding(VocabSize, Cvae);
         RegisterComponents();
     }
@@ -55,14 +58,49 @@ public sealed class VectorQuantizer2 : nn.Module
         long B = idx_Bl.shape[0], l = idx_Bl.shape[1];
         long pn = (long)Math.Round(Math.Sqrt(l));
         if (pn * pn != l) throw new MvarException($"a token map of {l} tokens is not square");
-        using var e_BlC = embedding.forward(idx_Bl);
+        int si = Array.IndexOf(PatchNums, (int)pn);
+        if (si < 0 && scale_rms_S is not null) throw new MvarException($"a token map of {pn}x{pn} is none of the scales [{string.Join(",", PatchNums)}]");
+        using var e_BlC = si < 0 ? embedding.forward(idx_Bl) : Embed(si, idx_Bl);
         return e_BlC.transpose(1, 2).reshape(B, Cvae, pn, pn);
     }
 
-    /// <summary>Nearest codebook entry of each row of z (N, Cvae), by squared distance (as the official addmm).</summary>
-    Tensor Nearest(Tensor z_NC)
+    /// <summary>Whether each scale's residual is divided by its running RMS before the lookup (Mvar's option).</summary>
+    public bool ScaleNorm => scale_rms_S is not null;
+
+    /// <summary>The running residual RMS of every scale (S), or null without <see cref="ScaleNorm"/>.</summary>
+    public Tensor? ScaleRms => scale_rms_S;
+
+    /// <summary>
+    /// Folds one training step's measured residual RMS per scale (S) into the running values: the first step sets
+    /// them, later ones move them by 1 - momentum. Called by the trainer with the mean over all ranks.
+    /// </summary>
+    public void UpdateScaleRms(Tensor measured_S, bool first, double momentum = 0.99)
+    {
+        if (scale_rms_S is null) return;
+        using var _ = no_grad();
+        if (first) scale_rms_S.copy_(measured_S);
+        else scale_rms_S.mul_(momentum).add_(measured_S, alpha: 1 - momentum);
+    }
+
+    /// <summary>The code vectors of scale si for token indices (any shape): the codebook rows, times the scale's RMS.</summary>
+    public Tensor Embed(int si, Tensor idx)
+    {
+        var e = embedding.forward(idx);
+        return scale_rms_S is null ? e : e * scale_rms_S[si];
+    }
+
+    /// <summary>The code vectors of scale si for distributions over the vocabulary (B, l, V): probs @ codebook, times the scale's RMS.</summary>
+    public Tensor EmbedSoft(int si, Tensor probs_BlV)
+    {
+        var e = probs_BlV.matmul(embedding.weight!.unsqueeze(0));
+        return scale_rms_S is null ? e : e * scale_rms_S[si];
+    }
+
+    /// <summary>Nearest codebook entry of each residual row z (N, Cvae) of scale si, by squared distance (as the official addmm).</summary>
+    Tensor Nearest(int si, Tensor z_NC)
     {
         using var scope = NewDisposeScope();
+        if (scale_rms_S is not null) z_NC = z_NC / scale_rms_S[si];
         var e_VC = embedding.weight!;
         var d_NV = z_NC.square().sum(1, keepdim: true) + e_VC.square().sum(1, keepdim: false);
         d_NV.addmm_(z_NC, e_VC.t(), beta: 1, alpha: -2);
@@ -90,8 +128,8 @@ public sealed class VectorQuantizer2 : nn.Module
             using var step = NewDisposeScope();
             long pn = pns[si];
             var rest = si != SN - 1 ? Area(f_rest, pn) : f_rest;
-            var idx_N = Nearest(rest.permute(0, 2, 3, 1).reshape(-1, C));
-            var h_BChw = embedding.forward(idx_N.view(B, pn, pn)).permute(0, 3, 1, 2);
+            var idx_N = Nearest(si, rest.permute(0, 2, 3, 1).reshape(-1, C));
+            var h_BChw = Embed(si, idx_N.view(B, pn, pn)).permute(0, 3, 1, 2);
             h_BChw = si != SN - 1 ? Bicubic(h_BChw, H).contiguous() : h_BChw.contiguous();
             h_BChw = ApplyPhi(si, SN, h_BChw);
             f_hat.add_(h_BChw);
@@ -207,8 +245,8 @@ public sealed class VectorQuantizer2 : nn.Module
         {
             long pn = PatchNums[si];
             var rest = si != SN - 1 ? Area(f_rest, pn) : f_rest;
-            var idx_N = Nearest(rest.permute(0, 2, 3, 1).reshape(-1, C));
-            var h_BChw = embedding.forward(idx_N.view(B, pn, pn)).permute(0, 3, 1, 2);
+            var idx_N = Nearest(si, rest.permute(0, 2, 3, 1).reshape(-1, C));
+            var h_BChw = Embed(si, idx_N.view(B, pn, pn)).permute(0, 3, 1, 2);
             h_BChw = si != SN - 1 ? Bicubic(h_BChw, H).contiguous() : h_BChw.contiguous();
             h_BChw = ApplyPhi(si, SN, h_BChw);
             f_hat = f_hat + h_BChw;
@@ -225,13 +263,15 @@ public sealed class VectorQuantizer2 : nn.Module
     /// residual is area-downsampled, each position takes its nearest code, the code map is bicubic-upsampled, refined
     /// by phi and accumulated into f_hat. Loss: mean over scales of beta * mse(sg(f_hat), f) (commitment, trains the
     /// encoder) + mse(f_hat, sg(f)) (codebook, trains the embedding and the phis). Returns the straight-through
-    /// f_hat = sg(f_hat - f) + f, the loss, and the chosen codes of every scale (B, pn*pn).
+    /// f_hat = sg(f_hat - f) + f, the loss, the chosen codes of every scale (B, pn*pn) and the RMS of each scale's
+    /// residual before its lookup (S; what <see cref="UpdateScaleRms"/> folds in).
     /// </summary>
-    public (Tensor f_hat, Tensor vq_loss, List<Tensor> idx) TrainingForward(Tensor f_BChw)
+    public (Tensor f_hat, Tensor vq_loss, List<Tensor> idx, Tensor rms_S) TrainingForward(Tensor f_BChw)
     {
         long B = f_BChw.shape[0], C = f_BChw.shape[1], H = f_BChw.shape[2], W = f_BChw.shape[3];
         int SN = PatchNums.Length;
         var idxs = new List<Tensor>();
+        var rms_S = zeros(SN);
         using var scope = NewDisposeScope();
         var f_no_grad = f_BChw.detach();
         var f_rest = f_no_grad.clone();
@@ -244,9 +284,10 @@ public sealed class VectorQuantizer2 : nn.Module
             using (no_grad())
             {
                 var rest = si != SN - 1 ? Area(f_rest, pn) : f_rest;
-                idx_N = Nearest(rest.permute(0, 2, 3, 1).reshape(-1, C));
+                rms_S[si] = rest.square().mean().sqrt();
+                idx_N = Nearest(si, rest.permute(0, 2, 3, 1).reshape(-1, C));
             }
-            var h_BChw = embedding.forward(idx_N.view(B, pn, pn)).permute(0, 3, 1, 2);
+            var h_BChw = Embed(si, idx_N.view(B, pn, pn)).permute(0, 3, 1, 2);
             h_BChw = si != SN - 1 ? Bicubic(h_BChw, H).contiguous() : h_BChw.contiguous();
             h_BChw = ApplyPhi(si, SN, h_BChw);
             f_hat = f_hat + h_BChw;
@@ -257,6 +298,6 @@ public sealed class VectorQuantizer2 : nn.Module
         loss = loss * (1.0 / SN);
         var ste = (f_hat.detach() - f_no_grad).add(f_BChw);
         foreach (var t in idxs) t.MoveToOuterDisposeScope();
-        return (ste.MoveToOuterDisposeScope(), loss.MoveToOuterDisposeScope(), idxs);
+        return (ste.MoveToOuterDisposeScope(), loss.MoveToOuterDisposeScope(), idxs, rms_S.MoveToOuterDisposeScope());
     }
 }

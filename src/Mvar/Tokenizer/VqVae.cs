@@ -147,17 +147,18 @@ public sealed class VqVae : nn.Module
 
     /// <summary>
     /// The training forward with gradients: reconstruction (not clamped), VQ loss (commitment + codebook), the codes
-    /// chosen at every scale, and the encoder output f (detached; used to re-initialise unused codes).
+    /// chosen at every scale, the encoder output f (detached; used to re-initialise unused codes) and the RMS of each
+    /// scale's residual (S).
     /// </summary>
-    public (Tensor rec, Tensor vq_loss, List<Tensor> idx, Tensor f) TrainingForward(Tensor img_BChw)
+    public (Tensor rec, Tensor vq_loss, List<Tensor> idx, Tensor f, Tensor rms_S) TrainingForward(Tensor img_BChw)
     {
         CheckImage(img_BChw);
         using var scope = NewDisposeScope();
         var f = quant_conv.forward(encoder.forward(img_BChw));
-        var (f_hat, loss, idx) = quantize.TrainingForward(f);
+        var (f_hat, loss, idx, rms_S) = quantize.TrainingForward(f);
         var rec = decoder.forward(post_quant_conv.forward(f_hat));
         foreach (var t in idx) t.MoveToOuterDisposeScope();
-        return (rec.MoveToOuterDisposeScope(), loss.MoveToOuterDisposeScope(), idx, f.detach().MoveToOuterDisposeScope());
+        return (rec.MoveToOuterDisposeScope(), loss.MoveToOuterDisposeScope(), idx, f.detach().MoveToOuterDisposeScope(), rms_S.MoveToOuterDisposeScope());
     }
 
     void CheckImage(Tensor img)

@@ -7,7 +7,7 @@ namespace Mvar.Tokenizer;
 /// <summary>Builds a <see cref="VqVae"/> and fills it from a checkpoint (official vae_*.pth state dicts load as is).</summary>
 public static class VqVaeLoader
 {
-    const string EmaKey = "quantize.ema_vocab_hit_SV";
+    const string EmaKey = "quantize.ema_vocab_hit_SV", ScaleRmsKey = "quantize.scale_rms_S";
 
     /// <summary>
     /// A tokenizer for <paramref name="config"/> with the weights of <paramref name="path"/>. Every missing,
@@ -20,6 +20,11 @@ public static class VqVaeLoader
         var sd = Checkpoint.LoadStateDict(path);   // .pth or .safetensors
         try
         {
+            bool hasRms = sd.ContainsKey(ScaleRmsKey);
+            if (hasRms && !config.ScaleNorm)
+                throw new CheckpointException($"{path} holds {ScaleRmsKey}: it is a tokenizer trained with tokenizer.scale_norm, which the configuration does not set (add \"scale_norm\": true to its tokenizer section)");
+            if (!hasRms && config.ScaleNorm)
+                throw new CheckpointException($"{path} has no {ScaleRmsKey}: it was not trained with tokenizer.scale_norm (no official tokenizer is), which the configuration sets (remove \"scale_norm\" from its tokenizer section)");
             var vae = new VqVae(config);
             try
             {

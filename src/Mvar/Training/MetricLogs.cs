@@ -13,8 +13,9 @@ public sealed class CsvLog : IDisposable
     readonly StreamWriter w;
     readonly string[] columns;
 
-    public CsvLog(string path, IReadOnlyList<string> columns, long resumeStep)
+    public CsvLog(string path, IReadOnlyList<string> columns, long resumeStep, bool createDir = false)
     {
+        if (createDir) Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         this.columns = ["step", .. columns];
         string header = string.Join(",", this.columns);
         string target = IO.AtomicFile.CheckTarget(path);

@@ -107,13 +107,13 @@ public sealed class TokenizerTrainer : Trainer
         long side = vae.Config.ImageSize;
         DiffAugment.Draw? augG = null, augReal = null, augFake = null;
         if (adversarial) { augG = augment.Sample(Order.BatchSize, side, Gen); augReal = augment.Sample(Order.BatchSize, side, Gen); augFake = augment.Sample(Order.BatchSize, side, Gen); }
-        Tensor? recLoss = null, vq = null, loss = null, f = null, rec = null, img = null, l1 = null, l2 = null, perceptual = null, gLoss = null;
+        Tensor? recLoss = null, vq = null, loss = null, f = null, rms = null, rec = null, img = null, l1 = null, l2 = null, perceptual = null, gLoss = null;
         List<Tensor> codes = new();
         double lambda = double.NaN;
         if (b is { } batch)
         {
             img = batch.images;
-            (rec, vq, codes, f) = vae.TrainingForward(img);
+            (rec, vq, codes, f, rms) = vae.TrainingForward(img);
             if (T.RecL1Weight > 0) l1 = F.l1_loss(rec, img);
             if (T.RecL2Weight > 0) l2 = F.mse_loss(rec, img);
             recLoss = (Weighted(l1, T.RecL1Weight), Weighted(l2, T.RecL2Weight)) switch
@@ -168,6 +168,12 @@ public sealed class TokenizerTrainer : Trainer
         using (no_grad())
         {
             int V = vae.Config.VocabSize, S = vae.PatchNums.Length;
+            if (vae.Quantize.ScaleNorm)   // the running residual RMS per scale, from the mean over all samples of the step
+            {
+                var (_, all) = GlobalMean(0, n);
+                var measured = SumOverRanks(rms is null ? zeros(S) : rms.mul((double)n)).div(Math.Max(all, 1));
+                vae.Quantize.UpdateScaleRms(measured, first: g == 0);
+            }
             var stepHits = n > 0 ? stack(codes.Select(c => c.reshape(-1).bincount(null, V))) : zeros(S, V, dtype: ScalarType.Int64);
             hits_SV.add_(SumOverRanks(stepHits));
             for (int si = 0; si < S; si++) m[$"usage_s{si}"] = hits_SV[si].gt(0).to_type(ScalarType.Float32).mean().item<float>() * 100;
@@ -246,6 +252,7 @@ public sealed class TokenizerTrainer : Trainer
         if (n == 0) return 0;
         int C = vae.Config.ZChannels;
         var pool = f_BChw is null ? zeros(0, C) : f_BChw.permute(0, 2, 3, 1).reshape(-1, C);
+        if (vae.Quantize.ScaleNorm && pool.shape[0] > 0) pool = pool / pool.square().mean().sqrt();   // codes live at unit RMS
         if (Comm.Size > 1)
         {
             var rows = pool.contiguous().data<float>().ToArray();

@@ -175,6 +175,29 @@ public abstract class Trainer : IDisposable
 
     // ---------------------------------------------------------------- checkpoints
 
+    /// <summary>Wall-clock seconds spent in <see cref="TrainingRun.Run"/> so far, over every resumed part of the run.</summary>
+    public double TrainSeconds { get; set; }
+    /// <summary>CPU seconds (all threads of this process, or of rank 0 under MPI) spent in the run so far.</summary>
+    public double TrainCpuSeconds { get; set; }
+
+    public const string SnapshotDir = "snapshots";
+    public static string SnapshotFile(long steps) => $"model-step{steps:D6}.pth";
+
+    /// <summary>
+    /// Writes the weights after <see cref="NextStep"/> steps as <c>snapshots/model-stepNNNNNN.pth</c> (what
+    /// <see cref="WeightsFile"/> would hold now), for learning curves; returns its path.
+    /// </summary>
+    public string SaveSnapshot(string dir)
+    {
+        using var scope = NewDisposeScope();
+        string path = Path.Combine(dir, SnapshotDir, SnapshotFile(NextStep));
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        Checkpoint.SaveStateDict(path, Weights());
+        return path;
+    }
+
+    Dictionary<string, Tensor> Weights() => ExportedWeights().Where(kv => kv.Key != Transformer.ScaleTransformer.MaskBufferKey).ToDictionary();
+
     /// <summary>Extra state of a trainer kind (tensors, numbers, strings).</summary>
     protected virtual Dictionary<string, object?> ExtraState() => new();
     protected virtual void RestoreExtra(Dictionary<object, object?> extra) { }
@@ -200,9 +223,11 @@ public abstract class Trainer : IDisposable
             ["rng"] = Gen.get_state(),
             ["data_order"] = tensor(Order.Permutation(Epoch).Select(x => (long)x).ToArray()),
             ["extra"] = ExtraState(),
+            ["train_seconds"] = TrainSeconds,
+            ["train_cpu_seconds"] = TrainCpuSeconds,
         };
         TorchSave.Save(Path.Combine(dir, CheckpointFile), root);
-        Checkpoint.SaveStateDict(Path.Combine(dir, WeightsFile), ExportedWeights().Where(kv => kv.Key != Transformer.ScaleTransformer.MaskBufferKey).ToDictionary());
+        Checkpoint.SaveStateDict(Path.Combine(dir, WeightsFile), Weights());
     }
 
     /// <summary>The weights written to <see cref="WeightsFile"/> (the model's own by default).</summary>
@@ -257,6 +282,9 @@ public abstract class Trainer : IDisposable
         if (!order.SequenceEqual(Order.Permutation(Epoch).Select(x => (long)x)))
             throw new CheckpointException($"{path}: the saved data order differs from this run's (different data set or seed)");
         if (root.GetValueOrDefault("extra") is Dictionary<object, object?> extra) RestoreExtra(extra);
+        // absent in checkpoints written before the clocks existed: the resumed part is then all that is counted
+        TrainSeconds = root.GetValueOrDefault("train_seconds") is double ws ? ws : 0;
+        TrainCpuSeconds = root.GetValueOrDefault("train_cpu_seconds") is double cs ? cs : 0;
         foreach (var t in sd.Values) t.Dispose();
     }
 

@@ -18,18 +18,23 @@ public sealed class RunOptions
     /// <summary>Called after each step with its raw metrics.</summary>
     public Action<long, IReadOnlyDictionary<string, double>>? OnStep { get; init; }
     public bool TensorBoard { get; init; } = true;
+    /// <summary>Every this many steps (and after the last) the weights go to snapshots/ (0: none); see <see cref="Trainer.SaveSnapshot"/>.</summary>
+    public long SnapshotEvery { get; init; }
 }
 
 /// <summary>
 /// The training loop shared by both trainers: steps until the end, logs (CSV metrics.csv, TensorBoard event file),
-/// saves a checkpoint every save_every steps, at the end, and when stopped or interrupted. A non-finite loss
+/// saves a checkpoint every save_every steps, at the end, and when stopped or interrupted. It keeps the run's clocks
+/// (wall-clock and CPU seconds, carried over resumes in the checkpoint), writes weight snapshots with
+/// <see cref="RunOptions.SnapshotEvery"/> (listed with the clocks in snapshots/snapshots.csv) and, when the run is
+/// complete, run.json: steps, the clocks, peak resident memory and the machine. A non-finite loss
 /// propagates (<see cref="NonFiniteLossException"/>) without saving, so the last good checkpoint stays.
 /// Over several ranks every rank runs this loop in lock-step (first taking rank 0's weights); only rank 0 writes the
 /// logs and checkpoints and receives the callbacks; <see cref="RunOptions.StopRequested"/> is agreed over the ranks.
 /// </summary>
 public static class TrainingRun
 {
-    public const string MetricsFile = "metrics.csv";
+    public const string MetricsFile = "metrics.csv", SnapshotsFile = "snapshots.csv", RunFile = "run.json";
 
     public static RunOutcome Run(Trainer trainer, string outDir, RunOptions? options = null)
     {
@@ -40,7 +45,25 @@ public static class TrainingRun
         if (root) Directory.CreateDirectory(outDir);
         using var csv = root ? new CsvLog(Path.Combine(outDir, MetricsFile), trainer.MetricNames, trainer.NextStep) : null;
         using var tb = root && options.TensorBoard ? new TfEventsWriter(outDir) : null;
-        void Save() { if (root) trainer.Save(outDir); }
+        var wall = System.Diagnostics.Stopwatch.StartNew();
+        var process = System.Diagnostics.Process.GetCurrentProcess();
+        double wall0 = trainer.TrainSeconds, cpu0 = trainer.TrainCpuSeconds, cpuStart = process.TotalProcessorTime.TotalSeconds;
+        void Tick()
+        {
+            process.Refresh();
+            trainer.TrainSeconds = wall0 + wall.Elapsed.TotalSeconds;
+            trainer.TrainCpuSeconds = cpu0 + process.TotalProcessorTime.TotalSeconds - cpuStart;
+        }
+        void Save() { Tick(); if (root) trainer.Save(outDir); }
+        using var snapshots = root && options.SnapshotEvery > 0
+            ? new CsvLog(Path.Combine(outDir, Trainer.SnapshotDir, SnapshotsFile), ["wall_s", "cpu_s"], trainer.NextStep, createDir: true) : null;
+        void Snapshot()
+        {
+            Tick();
+            if (snapshots is null) return;
+            trainer.SaveSnapshot(outDir);
+            snapshots.Write(trainer.NextStep, new Dictionary<string, double> { ["wall_s"] = trainer.TrainSeconds, ["cpu_s"] = trainer.TrainCpuSeconds });
+        }
         var sums = new Dictionary<string, (double sum, int n)>();
         void Log(long step)
         {
@@ -65,10 +88,28 @@ public static class TrainingRun
             }
             bool last = trainer.NextStep == trainer.TotalSteps;
             if (step % t.LogEvery == 0 || last) Log(step);
+            if (options.SnapshotEvery > 0 && (trainer.NextStep % options.SnapshotEvery == 0 || last)) Snapshot();
             if (trainer.NextStep % t.SaveEvery == 0 && !last) Save();
             if (root && trainer.NextStep % trainer.Order.ItersPerEpoch == 0) options.OnEpochEnd?.Invoke((int)(trainer.NextStep / trainer.Order.ItersPerEpoch) - 1);
         }
         Save();
+        if (root) WriteRunSummary(trainer, outDir);
         return RunOutcome.Completed;
+    }
+
+    /// <summary>run.json of a completed run: what it cost (the clocks over all its parts) and where it ran.</summary>
+    static void WriteRunSummary(Trainer trainer, string outDir)
+    {
+        var summary = new Dictionary<string, object>
+        {
+            ["kind"] = trainer.Kind, ["steps"] = trainer.NextStep, ["batch_size"] = trainer.Order.BatchSize,
+            ["wall_seconds"] = Math.Round(trainer.TrainSeconds, 3), ["cpu_seconds"] = Math.Round(trainer.TrainCpuSeconds, 3),
+            ["ranks"] = trainer.Comm.Size, ["threads"] = TorchSharp.torch.get_num_threads(),
+            ["machine"] = Evaluation.SamplingBenchmark.CpuModel(), ["finished"] = DateTime.UtcNow.ToString("u"),
+        };
+        // peak resident memory of this process (rank 0), the last part of a resumed run only
+        if (Evaluation.ProcessMemory.Supported) summary["peak_rss_mb"] = Math.Round(Evaluation.ProcessMemory.PeakMb, 1);
+        IO.AtomicFile.WriteAllText(Path.Combine(outDir, RunFile),
+            System.Text.Json.JsonSerializer.Serialize(summary, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 }

@@ -51,7 +51,7 @@ public class TokenizerTrainingTests(ITestOutputHelper output)
         {
             using var _ = no_grad();
             using var s = NewDisposeScope();
-            var (rec, vq, _, _) = vae.TrainingForward(img);
+            var (rec, vq, _, _, _) = vae.TrainingForward(img);
             return (nn.functional.l1_loss(rec, img) + vq).item<float>();
         }
         double before = Loss();
@@ -84,10 +84,78 @@ public class TokenizerTrainingTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void ResumedTokenizerRunIsExact()
+    public void ScaleNormStartsFromTheFirstBatchsResidualRms()
+    {
+        var t = new TrainingConfig { Epochs = 10, BatchSize = 8, TokLr = 1e-3, Wp = 1e-9, CodeReinitEvery = 0 };
+        var config = TinyFmnist(t);
+        config = config with { Tokenizer = config.Tokenizer with { ScaleNorm = true } };
+        using var vae = new VqVae(config.Tokenizer);
+        var batches = new ImageBatches(new SyntheticImages(8), new Preprocess(32, 1, Pad: true));
+        using var tr = new TokenizerTrainer(config, vae, batches);
+        var (img, _) = batches.Load(Enumerable.Range(0, 8).ToList(), train: false)!.Value;
+        float[] want;
+        using (no_grad())
+        using (NewDisposeScope()) want = vae.TrainingForward(img).rms_S.data<float>().ToArray();   // the batch holds all 8 images
+        Assert.Equal(new float[] { 1, 1, 1, 1 }, vae.Quantize.ScaleRms!.data<float>().ToArray());
+        tr.Step();
+        var got = vae.Quantize.ScaleRms!.data<float>().ToArray();
+        output.WriteLine($"residual RMS per scale {string.Join(" ", got.Select(x => x.ToString("g4")))}");
+        Assert.Equal(want, got, new ToleranceComparer(1e-5));
+        tr.Step();
+        Assert.NotEqual(got, vae.Quantize.ScaleRms!.data<float>().ToArray());
+    }
+
+    [Fact]
+    public void SnapshotsAndClocksCoverTheWholeRunAcrossAResume()
+    {
+        var t = new TrainingConfig { Epochs = 2, BatchSize = 4, TokLr = 1e-3, CodeReinitEvery = 0, LogEvery = 1 };
+        var config = TinyFmnist(t);
+        var data = new SyntheticImages(8);
+        string dir = Fixtures.TempDir();
+        TokenizerTrainer New(VqVae v) => new(config, v, new ImageBatches(data, new Preprocess(32, 1, Pad: true)));
+        var every2 = new RunOptions { SnapshotEvery = 2, TensorBoard = false };
+        using (var v = new VqVae(config.Tokenizer))
+        using (var tr = New(v))
+            Assert.Equal(RunOutcome.StoppedAtStep, TrainingRun.Run(tr, dir, new RunOptions { StopAfter = 3, SnapshotEvery = 2, TensorBoard = false }));
+        Assert.False(File.Exists(Path.Combine(dir, TrainingRun.RunFile)));   // not complete yet
+        double firstPart;
+        using (var v = new VqVae(config.Tokenizer))
+        using (var tr = New(v))
+        {
+            tr.Restore(dir);
+            firstPart = tr.TrainSeconds;
+            Assert.True(firstPart > 0 && tr.TrainCpuSeconds > 0, $"clocks after 3 steps: {firstPart} s, {tr.TrainCpuSeconds} CPU s");
+            Assert.Equal(RunOutcome.Completed, TrainingRun.Run(tr, dir, every2));
+        }
+        string snaps = Path.Combine(dir, Trainer.SnapshotDir);
+        Assert.Equal(new[] { "model-step000002.pth", "model-step000004.pth" }, Directory.GetFiles(snaps, "*.pth").Select(Path.GetFileName).Order());
+        var last = Mvar.IO.Checkpoint.LoadStateDict(Path.Combine(snaps, Trainer.SnapshotFile(4)));
+        var model = Mvar.IO.Checkpoint.LoadStateDict(Path.Combine(dir, Trainer.WeightsFile));
+        Assert.Equal(model.Keys.Order(), last.Keys.Order());
+        Assert.All(model, kv => Assert.True(kv.Value.eq(last[kv.Key]).all().item<bool>(), kv.Key));
+        var wall = CsvLog.ReadColumn(Path.Combine(snaps, TrainingRun.SnapshotsFile), "wall_s");
+        Assert.Equal(new long[] { 2, 4 }, wall.Select(r => r.step));
+        Assert.True(wall[0].value > 0 && wall[0].value <= firstPart && wall[1].value > firstPart, string.Join(" ", wall));
+        using var run = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, TrainingRun.RunFile)));
+        Assert.Equal(4, run.RootElement.GetProperty("steps").GetInt64());
+        Assert.True(run.RootElement.GetProperty("wall_seconds").GetDouble() >= wall[1].value - 1e-3);
+        Assert.True(run.RootElement.GetProperty("cpu_seconds").GetDouble() > 0);
+    }
+
+    sealed class ToleranceComparer(double tol) : IEqualityComparer<float>
+    {
+        public bool Equals(float a, float b) => Math.Abs(a - b) <= tol;
+        public int GetHashCode(float x) => 0;
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ResumedTokenizerRunIsExact(bool scaleNorm)
     {
         var t = new TrainingConfig { Epochs = 2, BatchSize = 4, TokLr = 1e-3, CodeReinitEvery = 2, Hflip = true, SmallImages = "resize", LogEvery = 1 };
         var config = TinyFmnist(t);
+        config = config with { Tokenizer = config.Tokenizer with { ScaleNorm = scaleNorm } };
         var data = new SyntheticImages(8);
         var a = new List<double>(); var b = new List<double>();
         string d1 = Fixtures.TempDir(), d2 = Fixtures.TempDir();
