@@ -15,6 +15,7 @@ root.Subcommands.Add(AnalyzeCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(CompareCommand.Create());
+root.Subcommands.Add(CurveCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(MpiCommand.Create());
 return Cli.Invoke(root, args);

@@ -130,7 +130,7 @@ public static class CompareCommand
     /// 32x32): the reference images' side when they are smaller than the samples by an even margin; the samples are
     /// then centre-cropped to it for scoring, so both sets reach the feature network framed alike. Null otherwise.
     /// </summary>
-    static int? ScoreSide(string reference, int imageSize)
+    internal static int? ScoreSide(string reference, int imageSize)
     {
         using var scope = NewDisposeScope();
         var first = ImageSets.Batches(reference, 1).First();
@@ -174,6 +174,8 @@ public static class CompareCommand
         Row("Inception Score", x => $"{F(x.IsMean, "F3")} ± {F(x.IsStd, "F3")}");
         Row("precision", x => F(x.Precision, "F4"));
         Row("recall", x => F(x.Recall, "F4"));
+        if (m.Any(x => x.ClassAccuracy is not null))
+            Row("class accuracy (samples classified as their class)", x => x.ClassAccuracy is double a ? $"{100 * a:F1} %" : "-");
         Row("seconds per image (transformer + decode)", x => $"{F(x.SecondsPerImage, "F4")} ({F(x.TransformerSecondsPerImage, "F4")} + {F(x.DecodeSecondsPerImage, "F4")})");
         Row("peak memory above weights (MB)", x => F(x.PeakAboveWeightsMb, "F0"));
         Row("KV cache per image (MB)", x => F(x.KvCacheBytesPerImage / 1048576.0, "F3"));

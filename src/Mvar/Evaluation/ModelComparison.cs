@@ -46,6 +46,11 @@ public sealed record ModelFigures
     public double IsStd { get; init; }
     public double Precision { get; init; }
     public double Recall { get; init; }
+    /// <summary>
+    /// Share of the samples the feature network classifies as the class they were drawn for (null when its classes
+    /// are not the models' classes, e.g. Inception's 1000 against 10).
+    /// </summary>
+    public double? ClassAccuracy { get; init; }
     /// <summary>Sampling time per image: transformer (scale loop, filtering, draws, quantizer) + decode, at the batch size used.</summary>
     public double SecondsPerImage { get; init; }
     public double TransformerSecondsPerImage { get; init; }
@@ -133,12 +138,15 @@ public static class ModelComparison
                 using var scope = NewDisposeScope();
                 var fake = cat(s.Features); var probs = cat(s.Probs);
                 var m = SampleEvaluation.Metrics(fake, probs, realFeatures_ND);
+                double? accuracy = probs.shape[1] == numClasses
+                    ? probs.argmax(1).eq(tensor(o.Classes.ToArray())).to_type(ScalarType.Float64).mean().item<double>() : null;
                 int firstBatch = Math.Min(B, n);
                 bool guided = o.Sampling.Cfg != 1.0 || s.Model.Pattern.GuidesAtCfgOne;
                 var figures = new ModelFigures
                 {
                     Name = s.Name, Arch = t.Arch, Depth = t.Depth, Parameters = s.Model.ParameterCount(), Images = n,
                     Fid = m.Fid, IsMean = m.IsMean, IsStd = m.IsStd, Precision = m.Precision, Recall = m.Recall,
+                    ClassAccuracy = accuracy,
                     SecondsPerImage = (s.TransformerSeconds + s.DecodeSeconds) / n,
                     TransformerSecondsPerImage = s.TransformerSeconds / n, DecodeSecondsPerImage = s.DecodeSeconds / n,
                     PeakAboveWeightsMb = s.PeakAboveMb,

@@ -15,7 +15,7 @@ public class ModelComparisonTests
     /// A stand-in feature network with 3 features (each channel's mean and two moments), so that a dozen images are
     /// enough for FID; probabilities from a softmax of the same numbers.
     /// </summary>
-    sealed class MomentFeatures : IFeatureNetwork
+    internal sealed class MomentFeatures : IFeatureNetwork
     {
         public string Name => "moments";
         public int FeatureDim => 3;
@@ -114,6 +114,38 @@ public class ModelComparisonTests
         using var _ = runs[0];
         Assert.Equal([120L], net.Sides);
         Assert.Equal([10, 128, 128, 3], runs[0].Images!.shape);   // the kept samples are whole
+    }
+
+    /// <summary>Moment features, and a classifier over 10 classes that calls every image class 2.</summary>
+    sealed class AlwaysClassTwo : IFeatureNetwork
+    {
+        readonly MomentFeatures moments = new();
+        public string Name => "always-2";
+        public int FeatureDim => 3;
+        public (Tensor Features_BD, Tensor Probs_BK) Score(Tensor images_BCHW)
+        {
+            var (f, _) = moments.Score(images_BCHW);
+            var p = zeros(images_BCHW.shape[0], 10);
+            p[TensorIndex.Colon, 2] = 1;
+            return (f, p);
+        }
+    }
+
+    [Fact]
+    public void ClassAccuracyIsTheShareClassifiedAsTheirClassWhenTheClassesMatch()
+    {
+        using var vae = VqVaeLoader.Load(Config("mvar").Tokenizer, Fixtures.Parity("vae.pth"));
+        using var mvar = ScaleTransformer.Load(Config("mvar"), Fixtures.Parity("mvar.pth"));
+        using var real = rand(40, 3, generator: new Generator(7));
+        var o = new ComparisonOptions
+        {
+            Classes = ModelComparison.BalancedClasses(20, 10), Batch = 10,   // two images of each class: 2 of 20 are class 2
+            Sampling = new SamplingOptions { Cfg = 1, TopK = 1, TopP = 0, Seed = 0 },
+        };
+        var runs = ModelComparison.Run([("MVAR", mvar)], vae, new AlwaysClassTwo(), real, o);
+        using (runs[0]) Assert.Equal(0.1, runs[0].Figures.ClassAccuracy!.Value, 12);
+        runs = ModelComparison.Run([("MVAR", mvar)], vae, new MomentFeatures(), real, o);   // 3 "classes" against 10: none
+        using (runs[0]) Assert.Null(runs[0].Figures.ClassAccuracy);
     }
 
     [Fact]
