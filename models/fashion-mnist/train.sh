@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Retrains Mvar's shipped Fashion-MNIST models from scratch with Mvar's own trainer, exactly as they were made:
-# the tokenizer, then the VAR and MVAR transformers on its token maps (same config, same steps). Each stage's run
+# the tokenizer (two stages), then the VAR and MVAR transformers on its token maps (same config, same steps). Each stage's run
 # folder (checkpoints, metrics.csv, TensorBoard events, loss curve, reconstructions) goes under $RUNS
 # (default runs/fashion-mnist); the weights are converted to safetensors into models/fashion-mnist/.
 # A stopped stage continues where it stopped: run the script again (it resumes a run folder that exists).
@@ -13,15 +13,22 @@ if [[ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist
 fi
 
-train() {  # train KIND OUT ARGS...: a fresh run, or the continuation of an interrupted one
+train() {  # train KIND OUT ARGS...: a fresh run, or the continuation of an interrupted one (keeping --snapshot-every)
   local kind=$1 out=$2; shift 2
-  if [[ -f "$out/checkpoint.pth" ]]; then ./mvar train "$kind" --resume "$out"; else ./mvar train "$kind" --out "$out" "$@"; fi
+  local args=("$@") keep=() i
+  for i in "${!args[@]}"; do [[ ${args[$i]} == --snapshot-every ]] && keep=(--snapshot-every "${args[$((i + 1))]}"); done
+  if [[ -f "$out/checkpoint.pth" ]]; then ./mvar train "$kind" --resume "$out" "${keep[@]}"; else ./mvar train "$kind" --out "$out" "$@"; fi
 }
 
-train tokenizer "$runs/tokenizer" --config $m/config.json --data fashion-mnist
+# the tokenizer in two stages (bench/RESULTS.md, "The shipped tokenizer"): L1 with a late discriminator, then 400 steps
+# with a new discriminator and a short weight average
+train tokenizer "$runs/tokenizer-stage1" --config $m/config.json --data fashion-mnist
+train tokenizer "$runs/tokenizer" --config $m/tokenizer-finetune.json --data fashion-mnist \
+  --init-from "$runs/tokenizer-stage1/model.pth"
 ./mvar convert "$runs/tokenizer/model.pth" $m/tokenizer.safetensors
+# the transformers keep their weights every 200 steps (snapshots/, for learning curves)
 for arch in var mvar; do
   train transformer "$runs/$arch" --config $m/config.json --arch $arch --vae $m/tokenizer.safetensors \
-    --data fashion-mnist --cache "$runs/tokens.cache"
+    --data fashion-mnist --cache "$runs/tokens.cache" --snapshot-every 200
   ./mvar convert "$runs/$arch/model.pth" $m/$arch.safetensors
 done
