@@ -271,8 +271,8 @@ public sealed class VectorQuantizer2 : nn.Module
         long B = f_BChw.shape[0], C = f_BChw.shape[1], H = f_BChw.shape[2], W = f_BChw.shape[3];
         int SN = PatchNums.Length;
         var idxs = new List<Tensor>();
-        var rms_S = zeros(SN);
         using var scope = NewDisposeScope();
+        var rms_S = zeros(SN);
         var f_no_grad = f_BChw.detach();
         var f_rest = f_no_grad.clone();
         var f_hat = zeros_like(f_rest);

@@ -149,6 +149,13 @@ public sealed class TokenizerTrainer : Trainer
         double gradNorm = nn.utils.clip_grad_norm_(parameters, T.Tclip > 0 ? T.Tclip : double.MaxValue);
         opt.step();
         ClearGrads();
+        if (vae.Quantize.ScaleNorm)   // the running residual RMS per scale, from the mean over all samples of the step
+            using (no_grad())
+            {
+                var (_, all) = GlobalMean(0, n);
+                var measured = SumOverRanks(rms is null ? zeros(vae.PatchNums.Length) : rms.mul((double)n)).div(Math.Max(all, 1));
+                vae.Quantize.UpdateScaleRms(measured, first: g == 0);   // before the average copies the buffers
+            }
         ema?.Update();
 
         var m = new Dictionary<string, double>
@@ -168,12 +175,6 @@ public sealed class TokenizerTrainer : Trainer
         using (no_grad())
         {
             int V = vae.Config.VocabSize, S = vae.PatchNums.Length;
-            if (vae.Quantize.ScaleNorm)   // the running residual RMS per scale, from the mean over all samples of the step
-            {
-                var (_, all) = GlobalMean(0, n);
-                var measured = SumOverRanks(rms is null ? zeros(S) : rms.mul((double)n)).div(Math.Max(all, 1));
-                vae.Quantize.UpdateScaleRms(measured, first: g == 0);
-            }
             var stepHits = n > 0 ? stack(codes.Select(c => c.reshape(-1).bincount(null, V))) : zeros(S, V, dtype: ScalarType.Int64);
             hits_SV.add_(SumOverRanks(stepHits));
             for (int si = 0; si < S; si++) m[$"usage_s{si}"] = hits_SV[si].gt(0).to_type(ScalarType.Float32).mean().item<float>() * 100;
