@@ -31,20 +31,15 @@ public static class CompareCommand
         var data = new Option<string>("--data") { Description = "the reference images: fashion-mnist:t10k, an .npz or a folder (as eval's --reference)", DefaultValueFactory = _ => "fashion-mnist:t10k" };
         var perClass = new Option<int?>("--per-class") { Description = "images per class and model (default 1000)" };
         var count = new Option<int?>("--count") { Description = "images per model, the classes balanced (instead of --per-class)" };
-        var cfg = new Option<double>("--cfg") { Description = "classifier-free guidance strength", DefaultValueFactory = _ => 1.5 };
-        var topK = new Option<int?>("--top-k") { Description = "top-k; default 900, or the vocabulary when smaller; at most the vocabulary" };
-        var topP = new Option<double>("--top-p") { Description = "top-p", DefaultValueFactory = _ => 0.96 };
-        var seed = new Option<ulong>("--seed") { Description = "seed of the first batch (batch i uses seed + i, for both models)", DefaultValueFactory = _ => 0 };
-        var batch = new Option<int>("--batch") { Description = "images per sampling call", DefaultValueFactory = _ => 50 };
-        var classifier = new Option<string?>("--classifier") { Description = $"weights of the feature network (default: {FashionClassifier.ShippedWeights})" };
-        var cacheDir = new Option<string?>("--cache-dir") { Description = "where reference features are cached (default ~/.cache/mvar)" };
         var grid = new Option<int>("--grid") { Description = "samples per class in compare.png", DefaultValueFactory = _ => 4 };
         var npz = new Option<bool>("--npz") { Description = "also write var.npz and mvar.npz (arr_0: uint8 N x H x W x 3, as sample --npz)" };
         var output = new Option<string>("--out") { Description = "folder for compare.md, compare.json, compare.png", Required = true };
+        var shared = new ScoredSamplingOptions();
         var cmd = new Command("compare", "VAR against MVAR: the same classes and seeds; FID, IS, precision, recall, time, memory, KV cache, FLOPs, parameters")
         {
-            preset, config, vae, var, mvar, data, perClass, count, cfg, topK, topP, seed, batch, classifier, cacheDir, grid, npz, output,
+            preset, config, vae, var, mvar, data, perClass, count, grid, npz, output,
         };
+        shared.AddTo(cmd);
         return cmd.WithAction(p =>
         {
             var varConfig = ModelOptions.ResolveConfig(p.GetValue(config), p.GetValue(preset), "var");
@@ -54,28 +49,27 @@ public static class CompareCommand
                 if (!File.Exists(path)) throw new CheckpointException($"{what} checkpoint not found: {path}");
             int numClasses = varConfig.Transformer!.NumClasses;
             int n = ImageCount(p.GetValue(perClass), p.GetValue(count), numClasses);
-            if (p.GetValue(batch) < 1) throw new MvarException($"--batch must be at least 1, got {p.GetValue(batch)}");
-            SamplingMemory.Require(varConfig, p.GetValue(batch), "--batch");
+            int batchSize = shared.BatchOf(p);
+            SamplingMemory.Require(varConfig, batchSize, "--batch");
             if (p.GetValue(grid) < 1) throw new MvarException($"--grid must be at least 1, got {p.GetValue(grid)}");
-            var sampling = new SamplingOptions { Cfg = p.GetValue(cfg), TopK = p.GetValue(topK) ?? SamplingOptions.DefaultTopK(varConfig.Tokenizer.VocabSize), TopP = p.GetValue(topP), Seed = p.GetValue(seed) };
-            sampling.Validate(varConfig.Tokenizer.VocabSize);
+            var sampling = shared.SamplingOf(p, varConfig.Tokenizer.VocabSize);
             string outDir = PrepareOutput(p.GetValue(output)!);
             string reference = p.GetValue(data)!;
 
             var total = Stopwatch.StartNew();
             using var _ = no_grad();
-            using var net = FashionClassifier.Load(p.GetValue(classifier));
+            using var net = FashionClassifier.Load(p.GetValue(shared.Classifier));
             if (n <= net.FeatureDim)
                 throw new MvarException($"{n} images per model are too few for FID: the {net.FeatureDim}-dimensional features need at least {net.FeatureDim + 1} (--per-class {(net.FeatureDim + numClasses) / numClasses} or --count {net.FeatureDim + 1})");
             using var tokenizer = VqVaeLoader.Load(varConfig.Tokenizer, files.vae);
             using var varModel = ScaleTransformer.Load(varConfig, files.var);
             using var mvarModel = ScaleTransformer.Load(mvarConfig, files.mvar);
-            var (real, cached) = SampleEvaluation.ReferenceFeatures(net, reference, p.GetValue(cacheDir), msg => Console.Error.Write($"\r{msg}   "));
+            var (real, cached) = SampleEvaluation.ReferenceFeatures(net, reference, p.GetValue(shared.CacheDir), msg => Console.Error.Write($"\r{msg}   "));
             using var _r = real;
             if (!cached) Console.Error.WriteLine();
             using (NewDisposeScope()) FeatureStatistics.Of(real, "the reference set");   // fails here, before sampling, when the set is too small
 
-            Console.Error.WriteLine($"loaded VAR and MVAR (depth {varConfig.Transformer.Depth}) and the tokenizer; {n} images per model in batches of {p.GetValue(batch)}; reference {real.shape[0]} images{(cached ? " (cached features)" : "")}");
+            Console.Error.WriteLine($"loaded VAR and MVAR (depth {varConfig.Transformer.Depth}) and the tokenizer; {n} images per model in batches of {batchSize}; reference {real.shape[0]} images{(cached ? " (cached features)" : "")}");
 
             int? scoreSide = varConfig.Training?.SmallImages == "pad" ? ScoreSide(reference, varConfig.Tokenizer.ImageSize) : null;
             if (scoreSide != null)
@@ -83,7 +77,7 @@ public static class CompareCommand
             var progress = new ProgressLine();
             var runs = ModelComparison.Run([("VAR", varModel), ("MVAR", mvarModel)], tokenizer, net, real, new ComparisonOptions
             {
-                Classes = ModelComparison.BalancedClasses(n, numClasses), Batch = p.GetValue(batch), Sampling = sampling,
+                Classes = ModelComparison.BalancedClasses(n, numClasses), Batch = batchSize, Sampling = sampling,
                 GridPerClass = p.GetValue(grid), KeepImages = p.GetValue(npz), ScoreSide = scoreSide, Progress = progress.Report,
             });
             Console.Error.WriteLine();
@@ -93,7 +87,7 @@ public static class CompareCommand
                 {
                     Command = Cli.CommandLine(), Machine = SamplingBenchmark.CpuModel(), Threads = get_num_threads(),
                     Reference = reference, ReferenceImages = real.shape[0], Features = net.Name,
-                    Cfg = sampling.Cfg, TopK = sampling.TopK, TopP = sampling.TopP, Seed = sampling.Seed ?? 0, Batch = p.GetValue(batch),
+                    Cfg = sampling.Cfg, TopK = sampling.TopK, TopP = sampling.TopP, Seed = sampling.Seed ?? 0, Batch = batchSize,
                     ImagesPerModel = n, Classes = numClasses, ImageSize = varConfig.Tokenizer.ImageSize, ScoredSide = scoreSide ?? varConfig.Tokenizer.ImageSize, Seconds = total.Elapsed.TotalSeconds,
                     Models = runs.Select(r => r.Figures).ToArray(),
                 };

@@ -29,18 +29,13 @@ public static partial class CurveCommand
         var vae = new Option<string?>("--vae") { Description = "the runs' tokenizer checkpoint (default: the shipped fashion-mnist tokenizer)" };
         var data = new Option<string>("--data") { Description = "the reference images: fashion-mnist:t10k, an .npz or a folder (as eval's --reference)", DefaultValueFactory = _ => "fashion-mnist:t10k" };
         var count = new Option<int>("--count") { Description = "images per snapshot, the classes balanced", DefaultValueFactory = _ => 2000 };
-        var cfg = new Option<double>("--cfg") { Description = "classifier-free guidance strength", DefaultValueFactory = _ => 1.5 };
-        var topK = new Option<int?>("--top-k") { Description = "top-k; default 900, or the vocabulary when smaller" };
-        var topP = new Option<double>("--top-p") { Description = "top-p", DefaultValueFactory = _ => 0.96 };
-        var seed = new Option<ulong>("--seed") { Description = "seed of the first batch (batch i uses seed + i, for every snapshot)", DefaultValueFactory = _ => 0 };
-        var batch = new Option<int>("--batch") { Description = "images per sampling call", DefaultValueFactory = _ => 50 };
-        var classifier = new Option<string?>("--classifier") { Description = $"weights of the feature network (default: {FashionClassifier.ShippedWeights})" };
-        var cacheDir = new Option<string?>("--cache-dir") { Description = "where reference features are cached (default ~/.cache/mvar)" };
         var output = new Option<string>("--out") { Description = "folder for curve.csv and curve.png", Required = true };
+        var shared = new ScoredSamplingOptions();
         var cmd = new Command("curve", "learning curves: FID, IS, precision, recall and class accuracy of every snapshot of transformer runs against their training wall-clock")
         {
-            run, fromCsv, vae, data, count, cfg, topK, topP, seed, batch, classifier, cacheDir, output,
+            run, fromCsv, vae, data, count, output,
         };
+        shared.AddTo(cmd);
         return cmd.WithAction(p =>
         {
             if (p.GetValue(fromCsv) is string csvPath)
@@ -64,9 +59,8 @@ public static partial class CurveCommand
             int numClasses = configs[0].Config.Transformer!.NumClasses;
             int n = p.GetValue(count);
             if (n < 1) throw new MvarException($"--count must be at least 1, got {n}");
-            if (p.GetValue(batch) < 1) throw new MvarException($"--batch must be at least 1, got {p.GetValue(batch)}");
-            var sampling = new SamplingOptions { Cfg = p.GetValue(cfg), TopK = p.GetValue(topK) ?? SamplingOptions.DefaultTopK(tok.VocabSize), TopP = p.GetValue(topP), Seed = p.GetValue(seed) };
-            sampling.Validate(tok.VocabSize);
+            int batchSize = shared.BatchOf(p);
+            var sampling = shared.SamplingOf(p, tok.VocabSize);
             string vaePath = p.GetValue(vae) ?? ShippedModel.Of("fashion-mnist")?.TokenizerPath
                 ?? throw new MvarException("give --vae: the shipped fashion-mnist tokenizer was not found");
             string outDir = p.GetValue(output)!;
@@ -76,16 +70,16 @@ public static partial class CurveCommand
 
             var total = Stopwatch.StartNew();
             using var _ = no_grad();
-            using var net = FashionClassifier.Load(p.GetValue(classifier));
+            using var net = FashionClassifier.Load(p.GetValue(shared.Classifier));
             if (n <= net.FeatureDim) throw new MvarException($"--count {n} is too few for FID with {net.FeatureDim}-dimensional features: at least {net.FeatureDim + 1}");
             using var tokenizer = VqVaeLoader.Load(tok, vaePath);
-            var (real, cached) = SampleEvaluation.ReferenceFeatures(net, reference, p.GetValue(cacheDir), msg => Console.Error.Write($"\r{msg}   "));
+            var (real, cached) = SampleEvaluation.ReferenceFeatures(net, reference, p.GetValue(shared.CacheDir), msg => Console.Error.Write($"\r{msg}   "));
             using var _r = real;
             if (!cached) Console.Error.WriteLine();
             int? scoreSide = configs[0].Config.Training?.SmallImages == "pad" ? CompareCommand.ScoreSide(reference, tok.ImageSize) : null;
             var options = new ComparisonOptions
             {
-                Classes = ModelComparison.BalancedClasses(n, numClasses), Batch = p.GetValue(batch), Sampling = sampling, GridPerClass = 1, ScoreSide = scoreSide,
+                Classes = ModelComparison.BalancedClasses(n, numClasses), Batch = batchSize, Sampling = sampling, GridPerClass = 1, ScoreSide = scoreSide,
             };
             int all = configs.Sum(c => c.Snapshots.Count), done = 0;
             Console.Error.WriteLine($"{configs.Count} run(s), {all} snapshots, {n} images each; reference {real.shape[0]} images");
