@@ -92,9 +92,10 @@ public class ScaleNormTests
     [Fact]
     public void SamplingAddsTheScaledCodes()
     {
-        using var scope = NewDisposeScope();
+        using var model = Model("mvar", "mvar.pth");
         using var vae = WithScaleNorm(Rms);
-        var sampler = new ScaleSampler(Model("mvar", "mvar.pth"), vae);
+        using var scope = NewDisposeScope();
+        var sampler = new ScaleSampler(model, vae);
         using var r = sampler.Sample([1, 7], 0, new SamplingOptions { Seed = 3, TopK = 10 });
         var rebuilt = vae.Quantize.EmbedToFhat(vae.IdxBlToEmbed(r.Tokens), lastOne: true)[0];
         AssertClose(rebuilt, r.FHat, 1e-5, "sampled f_hat");

@@ -21,9 +21,17 @@ public static class ParityData
         },
     };
 
-    /// <summary>A parity file's tensors (loaded once per test run; do not dispose).</summary>
+    /// <summary>
+    /// A parity file's tensors (loaded once per test run; do not dispose). Detached from the dispose scope of whichever
+    /// test loads them first, so that its scope's end does not dispose them under every later test.
+    /// </summary>
     public static Dictionary<string, Tensor> Tensors(string name) =>
-        cache.GetOrAdd(name, n => TorchCheckpoint.LoadStateDict(Fixtures.Parity(n)));
+        cache.GetOrAdd(name, n =>
+        {
+            var d = TorchCheckpoint.LoadStateDict(Fixtures.Parity(n));
+            foreach (var t in d.Values) t.DetachFromDisposeScope();
+            return d;
+        });
 
     /// <summary>The model of <paramref name="arch"/> with the weights of <paramref name="weights"/> (var.pth / mvar.pth).</summary>
     public static ScaleTransformer Model(string arch, string weights, IAttentionPattern? pattern = null)
