@@ -141,7 +141,7 @@ public static class CompareCommand
     }
 
     /// <summary>Creates the output folder and checks that a file can be written there.</summary>
-    static string PrepareOutput(string dir)
+    internal static string PrepareOutput(string dir)
     {
         if (File.Exists(dir)) throw new MvarException($"--out {dir} is a file, not a folder");
         try

@@ -43,8 +43,7 @@ public static partial class CurveCommand
                 if (p.GetValue(run) is { Length: > 0 }) throw new MvarException("give either --run or --from-csv, not both");
                 var read = LearningCurve.ReadCsv(csvPath);
                 if (read.Count == 0) throw new MvarException($"{csvPath} holds no points");
-                Directory.CreateDirectory(p.GetValue(output)!);
-                string png = Path.Combine(p.GetValue(output)!, "curve.png");
+                string png = Path.Combine(CompareCommand.PrepareOutput(p.GetValue(output)!), "curve.png");
                 Plot(read, p.GetValue(count), png);
                 Console.Error.WriteLine($"wrote {png} from {read.Count} points of {csvPath}");
                 return 0;
@@ -63,9 +62,7 @@ public static partial class CurveCommand
             var sampling = shared.SamplingOf(p, tok.VocabSize);
             string vaePath = p.GetValue(vae) ?? ShippedModel.Of("fashion-mnist")?.TokenizerPath
                 ?? throw new MvarException("give --vae: the shipped fashion-mnist tokenizer was not found");
-            string outDir = p.GetValue(output)!;
-            if (File.Exists(outDir)) throw new MvarException($"--out {outDir} is a file, not a folder");
-            Directory.CreateDirectory(outDir);
+            string outDir = CompareCommand.PrepareOutput(p.GetValue(output)!);
             string reference = p.GetValue(data)!;
 
             var total = Stopwatch.StartNew();
@@ -85,7 +82,7 @@ public static partial class CurveCommand
             Console.Error.WriteLine($"{configs.Count} run(s), {all} snapshots, {n} images each; reference {real.shape[0]} images");
             var points = new List<CurvePoint>();
             foreach (var c in configs)
-                points.AddRange(LearningCurve.Score(c.Name, c.Dir, tokenizer, net, real, options, (pt, _, _) =>
+                points.AddRange(LearningCurve.Score(c.Name, c.Config, c.Snapshots, tokenizer, net, real, options, (pt, _, _) =>
                 {
                     done++;
                     double eta = total.Elapsed.TotalSeconds / done * (all - done);

@@ -48,12 +48,13 @@ public static class LearningCurve
         return config;
     }
 
-    /// <summary>Scores every snapshot of one run; <paramref name="progress"/> hears of each point as it is done.</summary>
-    public static List<CurvePoint> Score(string name, string runDir, VqVae vae, IFeatureNetwork net, Tensor realFeatures_ND,
-        ComparisonOptions options, Action<CurvePoint, int, int>? progress = null)
+    /// <summary>
+    /// Scores the <paramref name="snapshots"/> of one run (<see cref="Snapshots"/>, with the run's <see cref="ConfigOf"/>);
+    /// <paramref name="progress"/> hears of each point as it is done.
+    /// </summary>
+    public static List<CurvePoint> Score(string name, ModelConfig config, IReadOnlyList<Snapshot> snapshots, VqVae vae, IFeatureNetwork net,
+        Tensor realFeatures_ND, ComparisonOptions options, Action<CurvePoint, int, int>? progress = null)
     {
-        var config = ConfigOf(runDir);
-        var snapshots = Snapshots(runDir);
         var points = new List<CurvePoint>();
         foreach (var s in snapshots)
         {
