@@ -137,6 +137,9 @@ public abstract class Trainer : IDisposable
     /// <summary>Runs step <see cref="NextStep"/> and advances; returns its metrics ("loss" always present).</summary>
     public abstract Dictionary<string, double> Step();
 
+    /// <summary>Analytic training FLOPs of the global steps [0, <paramref name="steps"/>) (null where not counted: the tokenizer).</summary>
+    public virtual double? AnalyticFlops(long steps) => null;
+
     /// <summary>Metric names this trainer can report (the CSV columns).</summary>
     public abstract IReadOnlyList<string> MetricNames { get; }
 

@@ -27,7 +27,7 @@ public sealed class RunOptions
 /// saves a checkpoint every save_every steps, at the end, and when stopped or interrupted. It keeps the run's clocks
 /// (wall-clock and CPU seconds, carried over resumes in the checkpoint), writes weight snapshots with
 /// <see cref="RunOptions.SnapshotEvery"/> (listed with the clocks in snapshots/snapshots.csv) and, when the run is
-/// complete, run.json: steps, the clocks, peak resident memory and the machine. A non-finite loss
+/// complete, run.json: steps, the clocks, the analytic training FLOPs, peak resident memory and the machine. A non-finite loss
 /// propagates (<see cref="NonFiniteLossException"/>) without saving, so the last good checkpoint stays.
 /// Over several ranks every rank runs this loop in lock-step (first taking rank 0's weights); only rank 0 writes the
 /// logs and checkpoints and receives the callbacks; <see cref="RunOptions.StopRequested"/> is agreed over the ranks.
@@ -107,6 +107,7 @@ public static class TrainingRun
             ["ranks"] = trainer.Comm.Size, ["threads"] = TorchSharp.torch.get_num_threads(),
             ["machine"] = Evaluation.SamplingBenchmark.CpuModel(), ["finished"] = DateTime.UtcNow.ToString("u"),
         };
+        if (trainer.AnalyticFlops(trainer.NextStep) is double flops) summary["analytic_train_flops"] = flops;
         // peak resident memory of this process (rank 0), the last part of a resumed run only
         if (Evaluation.ProcessMemory.Supported) summary["peak_rss_mb"] = Math.Round(Evaluation.ProcessMemory.PeakMb, 1);
         IO.AtomicFile.WriteAllText(Path.Combine(outDir, RunFile),

@@ -58,6 +58,9 @@ public sealed class TransformerTrainer : Trainer
     /// <summary>Set when the official MVAR schedule skips some scales for these settings.</summary>
     public string? NeverTrainedWarning { get; }
 
+    public override double? AnalyticFlops(long steps) => TrainingFlops.ForSteps(steps, GroupAt,
+        g => TrainingFlops.PerStep(model.Config, Config.Tokenizer, model.Pattern, g, Order.BatchSize));
+
     /// <summary>The scale group trained at global step <paramref name="step"/>.</summary>
     public ScaleGroup GroupAt(long step) => model.Config.IsMvar
         ? MvarSchedule.At(step, Layout.Count, model.Config.RefineStep, T.RatioK)

@@ -141,6 +141,7 @@ public class TokenizerTrainingTests(ITestOutputHelper output)
         Assert.Equal(4, run.RootElement.GetProperty("steps").GetInt64());
         Assert.True(run.RootElement.GetProperty("wall_seconds").GetDouble() >= wall[1].value - 1e-3);
         Assert.True(run.RootElement.GetProperty("cpu_seconds").GetDouble() > 0);
+        Assert.False(run.RootElement.TryGetProperty("analytic_train_flops", out _));   // counted for transformers only
     }
 
     sealed class ToleranceComparer(double tol) : IEqualityComparer<float>

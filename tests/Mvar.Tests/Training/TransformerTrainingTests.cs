@@ -125,6 +125,12 @@ public class TransformerTrainingTests(ITestOutputHelper output)
         var csv = CsvLog.ReadColumn(Path.Combine(part, TrainingRun.MetricsFile), "loss");
         Assert.Equal(Enumerable.Range(0, 8).Select(i => (long)i), csv.Select(r => r.step));
         Assert.Equal(a, csv.Select(r => r.value));
+        // run.json counts the whole run's analytic FLOPs, both parts: the groups of its 8 steps (ratio_k 2)
+        using var run = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(part, TrainingRun.RunFile)));
+        var cfg = TrainingFixtures.Config("mvar", t);
+        var pattern = ScaleTransformer.DefaultPattern(cfg.Transformer!, new ScaleLayout(cfg.Tokenizer.PatchNums));
+        double expected = Enumerable.Range(0, 8).Sum(g => TrainingFlops.PerStep(cfg.Transformer!, cfg.Tokenizer, pattern, MvarSchedule.At(g, 6, 4, 2), 2));
+        Assert.Equal(expected, run.RootElement.GetProperty("analytic_train_flops").GetDouble(), expected * 1e-12);
     }
 
     [Fact]
