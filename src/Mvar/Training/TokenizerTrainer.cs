@@ -281,15 +281,18 @@ public sealed class TokenizerTrainer : Trainer
 
     protected override void RestoreExtra(Dictionary<object, object?> extra)
     {
-        if (extra.GetValueOrDefault("hits_SV") is Tensor h) hits_SV.copy_(h);
-        if (extra.GetValueOrDefault("reinit_count") is { } c) ReinitCount = Convert.ToInt64(c);
+        const string where = "checkpoint:extra";
+        if (extra.ContainsKey("hits_SV"))
+            CheckpointFields.Restoring("hits_SV", where, () => hits_SV.copy_(CheckpointFields.Tensor(extra, "hits_SV", where, hits_SV.dtype, rank: (int)hits_SV.dim())));
+        if (extra.ContainsKey("reinit_count")) ReinitCount = CheckpointFields.Int64(extra, "reinit_count", where);
         if (disc is not null)
         {
             if (extra.GetValueOrDefault("disc") is null) throw new CheckpointException("the checkpoint has no discriminator state (training.disc_weight was 0 when it was saved)");
             var sd = StateDicts.Select(extra["disc"], null, "checkpoint:extra.disc");
             using (no_grad()) StateDictLoader.LoadInto(disc, sd, "checkpoint:extra.disc");
-            LoadOptimizerBytes(discOpt!, (Tensor)extra["disc_optimizer"]!);
-            var l = ((Tensor)extra["lecam"]!).data<double>().ToArray();
+            CheckpointFields.Restoring("disc_optimizer", where, () => LoadOptimizerBytes(discOpt!, CheckpointFields.Tensor(extra, "disc_optimizer", where, ScalarType.Byte)));
+            var l = CheckpointFields.Tensor(extra, "lecam", where, ScalarType.Float64).data<double>().ToArray();
+            if (l.Length != 2) throw new CheckpointException($"{where}: the field 'lecam' has {l.Length} values, expected 2");
             (lecamReal, lecamFake) = (l[0], l[1]);
         }
         if (emaVae is not null)

@@ -254,9 +254,10 @@ public abstract class Trainer : IDisposable
     public static (ModelConfig config, Dictionary<string, string> info, string kind) ReadHeader(string dir)
     {
         var root = LoadRoot(dir, out string path);
-        var config = ModelConfig.Parse((string)root["config"]!, path + ":config");
-        var info = JsonSerializer.Deserialize<Dictionary<string, string>>((string)root["info"]!) ?? new();
-        return (config, info, (string)root["kind"]!);
+        var config = ModelConfig.Parse(CheckpointFields.String(root, "config", path), path + ":config");
+        Dictionary<string, string> info = new();
+        CheckpointFields.Restoring("info", path, () => info = JsonSerializer.Deserialize<Dictionary<string, string>>(CheckpointFields.String(root, "info", path)) ?? new());
+        return (config, info, CheckpointFields.String(root, "kind", path));
     }
 
     static Dictionary<object, object?> LoadRoot(string dir, out string path)
@@ -273,15 +274,22 @@ public abstract class Trainer : IDisposable
     public void Restore(string dir)
     {
         var root = LoadRoot(dir, out string path);
-        if ((string)root["kind"]! != Kind) throw new CheckpointException($"{path} is a {root["kind"]} checkpoint, not {Kind}");
-        if (Convert.ToInt64(root["iters_per_epoch"]) != Order.ItersPerEpoch)
-            throw new CheckpointException($"{path}: {root["iters_per_epoch"]} iterations per epoch, but the data and batch size now give {Order.ItersPerEpoch}: the data set changed");
-        var sd = StateDicts.Select(root["model"], null, path + ":model");
+        string kind = CheckpointFields.String(root, "kind", path);
+        if (kind != Kind) throw new CheckpointException($"{path} is a {kind} checkpoint, not {Kind}");
+        long iters = CheckpointFields.Int64(root, "iters_per_epoch", path, min: 1);
+        if (iters != Order.ItersPerEpoch)
+            throw new CheckpointException($"{path}: {iters} iterations per epoch, but the data and batch size now give {Order.ItersPerEpoch}: the data set changed");
+        long step = CheckpointFields.Int64(root, "step", path, max: TotalSteps);
+        var order = CheckpointFields.Tensor(root, "data_order", path, ScalarType.Int64).data<long>().ToArray();
+        var sd = StateDicts.Select(CheckpointFields.Required(root, "model", path), null, path + ":model");
         using (no_grad()) StateDictLoader.LoadInto(Model, sd, path, k => k == Transformer.ScaleTransformer.MaskBufferKey);
-        LoadOptimizerBytes(Optimizer, (Tensor)root["optimizer"]!);
-        NextStep = Convert.ToInt64(root["step"]);
-        Gen.set_state((Tensor)root["rng"]!);
-        var order = ((Tensor)root["data_order"]!).data<long>().ToArray();
+        CheckpointFields.Restoring("optimizer", path, () => LoadOptimizerBytes(Optimizer, CheckpointFields.Tensor(root, "optimizer", path, ScalarType.Byte)));
+        NextStep = step;
+        var rng = CheckpointFields.Tensor(root, "rng", path, ScalarType.Byte);
+        using (var current = Gen.get_state())   // libtorch aborts the process on a state of another size: checked here
+            if (rng.numel() != current.numel())
+                throw new CheckpointException($"{path}: the field 'rng' holds {rng.numel()} bytes, a generator state has {current.numel()}");
+        CheckpointFields.Restoring("rng", path, () => Gen.set_state(rng));
         if (!order.SequenceEqual(Order.Permutation(Epoch).Select(x => (long)x)))
             throw new CheckpointException($"{path}: the saved data order differs from this run's (different data set or seed)");
         if (root.GetValueOrDefault("extra") is Dictionary<object, object?> extra) RestoreExtra(extra);

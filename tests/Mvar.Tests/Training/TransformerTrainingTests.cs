@@ -133,6 +133,49 @@ public class TransformerTrainingTests(ITestOutputHelper output)
         Assert.Equal(expected, run.RootElement.GetProperty("analytic_train_flops").GetDouble(), expected * 1e-12);
     }
 
+    public static TheoryData<string, string, string> DamagedFields() => new()
+    {
+        { "step", "text", "the field 'step' is String, expected an integer" },
+        { "step", "huge", "the field 'step' is 1099511627776, outside" },
+        { "optimizer", "float", "the field 'optimizer' is a Float32 tensor" },
+        { "optimizer", "bytes", "the field 'optimizer' cannot be restored" },
+        { "rng", "bytes", "the field 'rng' holds 5 bytes, a generator state has" },
+        { "data_order", "missing", "the field 'data_order' is missing" },
+        { "kind", "float", "the field 'kind' is Tensor, expected a string" },
+        { "config", "missing", "the field 'config' is missing" },
+        { "info", "text", "the field 'info' cannot be restored" },
+    };
+
+    [Theory]
+    [MemberData(nameof(DamagedFields))]
+    public void ADamagedTrainingCheckpointFieldIsOneErrorNamingIt(string field, string damage, string expected)
+    {
+        string dir = Fixtures.TempDir();
+        var t = Plain() with { Epochs = 4 };
+        using (var tr = NewTrainer("var", t, ParityTokens()))
+            Assert.Equal(RunOutcome.StoppedAtStep, TrainingRun.Run(tr, dir, new RunOptions { StopAfter = 1, TensorBoard = false }));
+        string path = Path.Combine(dir, Trainer.CheckpointFile);
+        var root = (Dictionary<object, object?>)Mvar.IO.TorchCheckpoint.Load(path)!;
+        if (damage == "missing") root.Remove(field);
+        else root[field] = damage switch
+        {
+            "text" => "seven",
+            "huge" => 1L << 40,
+            "float" => zeros(3),
+            _ => tensor(new byte[] { 1, 2, 3, 4, 5 }),
+        };
+        Mvar.IO.TorchSave.Save(path, root);
+        var e = Assert.Throws<CheckpointException>(() =>
+        {
+            Trainer.ReadHeader(dir);
+            using var tr = NewTrainer("var", t, ParityTokens());
+            tr.Restore(dir);
+        });
+        output.WriteLine(e.Message);
+        Assert.Contains(expected, e.Message);
+        Assert.Contains(path, e.Message);
+    }
+
     [Fact]
     public void NonFiniteLossStopsNamingTheStepAndKeepsTheLastCheckpoint()
     {
