@@ -181,7 +181,7 @@ public static class TrainCommand
             using var lpips = OpenLpips(config, p.GetValue(lpipsVgg) ?? info.GetValueOrDefault("lpips_vgg"), p.GetValue(lpipsLin) ?? info.GetValueOrDefault("lpips_lin"), info);
             using var trainer = new TokenizerTrainer(config, vae, batches, comm, lpips);
             foreach (var (k, v) in info) trainer.Info[k] = v;
-            trainer.Info["data"] = dataSpec;
+            trainer.Info["data"] = DataSets.Absolute(dataSpec);
             if (p.GetValue(common.Resume) != null) trainer.Restore(outDir);
             else if (comm.Rank == 0) AtomicFile.WriteAllText(Path.Combine(outDir, "config.json"), config.ToJson());
 
@@ -284,7 +284,7 @@ public static class TrainCommand
             }
             using var trainer = new TransformerTrainer(config, model, tokenizer.Quantize, tokens, comm);
             foreach (var (k, v) in info) trainer.Info[k] = v;
-            trainer.Info["data"] = dataSpec; trainer.Info["arch"] = t.Arch;
+            trainer.Info["data"] = DataSets.Absolute(dataSpec); trainer.Info["arch"] = t.Arch;
             Common.StorePath(trainer.Info, "vae", outDir, vaePath);
             Common.StorePath(trainer.Info, "cache", outDir, cachePath);
             trainer.Info["var_mask_in_small_group"] = useVarMask ? "true" : "false";

@@ -23,6 +23,21 @@ public static class DataSets
         }
         return new ImageFolderDataset(spec);
     }
+
+    /// <summary>
+    /// <paramref name="spec"/> with its folder made absolute (<c>idx:DIR[:split]</c>, an image folder), as a run records
+    /// it so that a resume from another working directory opens the same data; the named data sets are unchanged.
+    /// </summary>
+    public static string Absolute(string spec)
+    {
+        if (spec == "fashion-mnist" || spec.StartsWith("fashion-mnist:")) return spec;
+        if (spec.StartsWith("idx:"))
+        {
+            var parts = spec[4..].Split(':', 2);
+            return "idx:" + Path.GetFullPath(parts[0]) + (parts.Length > 1 ? ":" + parts[1] : "");
+        }
+        return Path.GetFullPath(spec);
+    }
 }
 
 /// <summary>The first <c>count</c> samples of a data set.</summary>

@@ -169,3 +169,18 @@ public class DataTests
         Assert.Contains(s.Pixels, v => v > 100);
     }
 }
+
+public class DataSpecTests
+{
+    [Fact]
+    public void ARunRecordsItsDataFolderAbsolutelySoAResumeFromElsewhereOpensTheSameData()
+    {
+        string cwd = Environment.CurrentDirectory;
+        Assert.Equal(Path.Combine(cwd, "imgs"), DataSets.Absolute("imgs"));
+        Assert.Equal("idx:" + Path.Combine(cwd, "some/idx") + ":t10k", DataSets.Absolute("idx:some/idx:t10k"));
+        Assert.Equal("idx:/data/mnist", DataSets.Absolute("idx:/data/mnist"));
+        Assert.Equal("fashion-mnist", DataSets.Absolute("fashion-mnist"));
+        Assert.Equal("fashion-mnist:t10k", DataSets.Absolute("fashion-mnist:t10k"));
+        Assert.Equal("/abs/folder", DataSets.Absolute("/abs/folder"));
+    }
+}
