@@ -169,6 +169,8 @@ public static class TrainCommand
             Mvar.TorchRuntime.ReturnFreedTensorsToTheSystem();   // training frees GBs of activations and gradients every step
             Action<string> say = comm.Rank == 0 ? Console.WriteLine : _ => { };
             var (config, outDir, dataSpec, info) = common.Resolve(p, "tokenizer");
+            int localBatch = Math.Max(1, (config.Training ?? new TrainingConfig()).BatchSize / comm.Size);
+            TrainingMemory.Require(TrainingMemory.Tokenizer(config, localBatch), "tokenizer", localBatch);
             Common.PrepareFolder(outDir, comm);
             var data = common.OpenData(p, dataSpec, info);
             var pre = Preprocess.Of(config);
@@ -237,6 +239,8 @@ public static class TrainCommand
             if (p.GetValue(arch) is string a) config = config.WithArch(a);
             else if (info.TryGetValue("arch", out var savedArch)) config = config.WithArch(savedArch);
             string vaePath = p.GetValue(vae) ?? Common.StoredPath(info, "vae", outDir) ?? throw new MvarException("give --vae (the tokenizer checkpoint)");
+            int localBatch = Math.Max(1, (config.Training ?? new TrainingConfig()).BatchSize / comm.Size);
+            TrainingMemory.Require(TrainingMemory.Transformer(config, localBatch), "transformer", localBatch);
             Common.PrepareFolder(outDir, comm);
             var data = common.OpenData(p, dataSpec, info);
             var t = config.Transformer!;

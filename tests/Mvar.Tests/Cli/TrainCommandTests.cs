@@ -73,4 +73,21 @@ public class TrainCommandTests
         CliRunner.AssertOneLineError(CliRunner.Run("train", "transformer", "--config", Config, "--data", "fashion-mnist", "--out", dir), "give --vae");
         CliRunner.AssertOneLineError(CliRunner.Run("train", "tokenizer", "--config", Config, "--data", Path.Combine(dir, "no-such-folder"), "--out", Path.Combine(dir, "o")), "no-such-folder");
     }
+
+    [Fact]
+    public void ABatchTheMachineCannotHoldFailsAtOnceWithTheNumbers()
+    {
+        string dir = Fixtures.TempDir(), big = Path.Combine(dir, "big.json"), o = Path.Combine(dir, "o");
+        File.WriteAllText(big, File.ReadAllText(Config).Replace("\"batch_size\": 8", "\"batch_size\": 65536").Replace("\"embed_dim\": 64", "\"embed_dim\": 1024"));
+        foreach (var kind in new[] { "tokenizer", "transformer" })
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            string[] vae = kind == "transformer" ? ["--vae", Path.Combine(dir, "unused.pth")] : [];
+            var r = CliRunner.Run(["train", kind, "--config", big, .. vae, "--data", "fashion-mnist", "--out", o]);
+            CliRunner.AssertOneLineError(r, $"a {kind} training step of 65536 samples per process (training.batch_size) needs about");
+            Assert.Contains("available", r.StdErr);
+            Assert.True(sw.Elapsed.TotalSeconds < 60, $"{kind}: {sw.Elapsed}");
+            Assert.False(Directory.Exists(o));   // nothing was created
+        }
+    }
 }
