@@ -51,6 +51,9 @@ public static partial class CurveCommand
             if (p.GetValue(run) is not { Length: > 0 } runSpecs) throw new MvarException("give --run NAME=RUN_FOLDER (repeated) or --from-csv curve.csv");
             var runs = ParseRuns(runSpecs);
             var configs = runs.Select(r => (r.Name, r.Dir, Config: LearningCurve.ConfigOf(r.Dir), Snapshots: LearningCurve.Snapshots(r.Dir))).ToList();
+            foreach (var r in runs)
+                if (LearningCurve.StartingClock(r.Dir) is { Parent: string parent } start)
+                    Console.Error.WriteLine($"note: {r.Name} started from the final weights of {parent}: its clocks include that run's {start.WallSeconds:F0} s ({start.CpuSeconds:F0} CPU-s)");
             var tok = configs[0].Config.Tokenizer;
             foreach (var c in configs.Skip(1))
                 if (c.Config.Tokenizer.VocabSize != tok.VocabSize || !c.Config.Tokenizer.PatchNums.SequenceEqual(tok.PatchNums))

@@ -29,13 +29,41 @@ public static class LearningCurve
             throw new MvarException($"{runDir} has no {Trainer.SnapshotDir}/{TrainingRun.SnapshotsFile}: train it with --snapshot-every N");
         var wall = CsvLog.ReadColumn(csv, "wall_s");
         var cpu = CsvLog.ReadColumn(csv, "cpu_s").ToDictionary(r => r.step, r => r.value);
+        var (wall0, cpu0, _) = StartingClock(runDir);
         var list = wall.OrderBy(r => r.step)
-            .Select(r => new Snapshot(r.step, r.value, cpu.GetValueOrDefault(r.step, double.NaN), Path.Combine(runDir, Trainer.SnapshotDir, Trainer.SnapshotFile(r.step))))
+            .Select(r => new Snapshot(r.step, wall0 + r.value, cpu0 + cpu.GetValueOrDefault(r.step, double.NaN), Path.Combine(runDir, Trainer.SnapshotDir, Trainer.SnapshotFile(r.step))))
             .ToList();
         if (list.Count == 0) throw new MvarException($"{csv} lists no snapshots");
         foreach (var s in list)
             if (!File.Exists(s.Path)) throw new MvarException($"{csv} lists step {s.Step} but {s.Path} is missing");
         return list;
+    }
+
+    /// <summary>
+    /// What the run's starting weights cost: when it was initialised (<c>--init-from</c>) with the final weights of
+    /// another run folder that completed (model.pth next to a run.json), that run's wall-clock and CPU seconds and its
+    /// folder, which <see cref="Snapshots"/> adds to the run's own clocks, so that a fine-tuned model's curve counts its
+    /// starting point; (0, 0, null) for a run trained from scratch or from weights of unknown cost.
+    /// </summary>
+    public static (double WallSeconds, double CpuSeconds, string? Parent) StartingClock(string runDir)
+    {
+        if (!File.Exists(Path.Combine(runDir, Trainer.CheckpointFile))) return (0, 0, null);
+        var (_, info, _) = Trainer.ReadHeader(runDir);
+        if (!info.TryGetValue("init_from", out var stored)) return (0, 0, null);
+        string init = Path.GetFullPath(Path.Combine(runDir, stored));
+        if (!File.Exists(init) && info.TryGetValue("init_from_abs", out var abs)) init = abs;
+        string parent = Path.GetDirectoryName(init)!, runJson = Path.Combine(parent, TrainingRun.RunFile);
+        if (Path.GetFileName(init) != Trainer.WeightsFile || !File.Exists(runJson)) return (0, 0, null);
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(runJson));
+            var root = doc.RootElement;
+            return (root.GetProperty("wall_seconds").GetDouble(), root.GetProperty("cpu_seconds").GetDouble(), parent);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            throw new MvarException($"{runJson}: not a run summary (wall_seconds, cpu_seconds): {e.Message}");
+        }
     }
 
     /// <summary>The run's model configuration (RUN/config.json, written when the run started).</summary>

@@ -52,6 +52,27 @@ public class LearningCurveTests
     }
 
     [Fact]
+    public void AFineTunedRunsClocksStartWhereItsParentRunEnded()
+    {
+        string parent = TinyRun();
+        var t = Plain() with { Epochs = 2 };
+        string child = Fixtures.TempDir();
+        using (var tr = NewTrainer("mvar", t, ParityTokens()))
+        {
+            tr.Info["init_from"] = Path.GetRelativePath(child, Path.Combine(parent, Trainer.WeightsFile));   // as `train --init-from` records it
+            Assert.Equal(RunOutcome.Completed, TrainingRun.Run(tr, child, new RunOptions { SnapshotEvery = 2, TensorBoard = false }));
+        }
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(parent, TrainingRun.RunFile)));
+        double wall = doc.RootElement.GetProperty("wall_seconds").GetDouble(), cpu = doc.RootElement.GetProperty("cpu_seconds").GetDouble();
+        var start = LearningCurve.StartingClock(child);
+        Assert.Equal((wall, cpu, Path.GetFullPath(parent)), (start.WallSeconds, start.CpuSeconds, start.Parent));
+        var own = CsvLog.ReadColumn(Path.Combine(child, Trainer.SnapshotDir, TrainingRun.SnapshotsFile), "wall_s").Single();
+        var snap = LearningCurve.Snapshots(child).Single();
+        Assert.Equal(wall + own.value, snap.WallSeconds, 1e-9);
+        Assert.Equal((0.0, 0.0, (string?)null), LearningCurve.StartingClock(parent));   // trained from scratch
+    }
+
+    [Fact]
     public void ARunWithoutSnapshotsOrWithAMissingFileIsNamed()
     {
         string dir = Fixtures.TempDir();
