@@ -127,6 +127,13 @@ public static partial class CurveCommand
         }
         plot.XLabel("training wall-clock (minutes)");
         plot.YLabel($"FID of {count} samples (lower is better)");
+        // the first snapshots' FIDs are many times the last ones': the axis stops at 4x the best, where the runs differ
+        var fids = points.Select(pt => pt.Fid).Where(double.IsFinite).ToList();
+        if (fids.Count > 0 && fids.Max() > 4 * fids.Min())
+        {
+            plot.Axes.SetLimitsY(0, 4 * fids.Min());
+            plot.Title($"points above FID {4 * fids.Min():F0} are off the chart (curve.csv has them)");
+        }
         plot.ShowLegend(ScottPlot.Alignment.UpperRight);   // the curves fall to the lower right
         AtomicFile.WriteAllBytes(png, plot.GetImageBytes(900, 550, ScottPlot.ImageFormat.Png));
     }
