@@ -16,7 +16,34 @@ public static class BenchCommand
         var bench = new Command("bench", "Benchmarks");
         bench.Subcommands.Add(CreateSample());
         bench.Subcommands.Add(CreateTrain());
+        bench.Subcommands.Add(CreateScaling());
         return bench;
+    }
+
+    static Command CreateScaling()
+    {
+        var inputs = new Argument<string[]>("RESULT") { Description = "bench sample --json results (VAR and MVAR at several resolutions)", Arity = ArgumentArity.OneOrMore };
+        var markdown = new Option<string?>("--markdown") { Description = "write the table (markdown) here instead of stdout" };
+        var plot = new Option<string?>("--plot") { Description = "write the plot (PNG): attention time per token and transformer memory against the last scale's tokens" };
+        var cmd = new Command("scaling", "One table and one plot of bench sample results at several resolutions") { inputs, markdown, plot };
+        return cmd.WithAction(p =>
+        {
+            string? md = p.GetValue(markdown), png = p.GetValue(plot);
+            foreach (var path in new[] { md, png }) if (path != null) TokenizerOptions.CheckWritable(path);
+            var results = p.GetValue(inputs)!.Select(ReadResult).ToList();
+            string table = ScalingReport.Markdown(results);
+            if (md != null) { AtomicFile.WriteAllText(md, table); Console.Error.WriteLine($"wrote {md}"); }
+            else Console.Write(table);
+            if (png != null) { ScalingReport.WritePlot(results, png); Console.Error.WriteLine($"wrote {png}"); }
+            return 0;
+        });
+    }
+
+    static SamplingBenchmarkResult ReadResult(string path)
+    {
+        FileKinds.RequireRegularFile(path, "benchmark result", m => new MvarException(m));
+        try { return SamplingBenchmarkResult.FromJson(File.ReadAllText(path)) ?? throw new MvarException($"{path}: not a bench sample result"); }
+        catch (System.Text.Json.JsonException e) { throw new MvarException($"{path}: not a bench sample result ({e.Message.Split('.')[0]})"); }
     }
 
     static Command CreateSample()
