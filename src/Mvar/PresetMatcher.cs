@@ -13,9 +13,9 @@ namespace Mvar;
 /// </summary>
 public static class PresetMatcher
 {
-    static readonly Lazy<IReadOnlyList<(string name, Dictionary<string, long[]> shapes)>> BuiltIn = new(() => BuildShapes(Presets.All));
+    static readonly Lazy<IReadOnlyList<(string name, Dictionary<string, long[]> shapes)>> BuiltIn = new(() => BuildShapes(Presets.AllResolutions()));
 
-    /// <summary>The built-in presets the state dict fits.</summary>
+    /// <summary>The built-in presets the state dict fits, at each official resolution ("mvar-d16 --resolution 512").</summary>
     public static IReadOnlyList<string> Matching(IReadOnlyDictionary<string, Tensor> sd) => Matching(sd, BuiltIn.Value);
 
     /// <summary>The configurations of <paramref name="presets"/> the state dict fits.</summary>

@@ -69,9 +69,37 @@ public class PresetBuildTests
                 }
                 using var model = new Mvar.Transformer.ScaleTransformer(config.Transformer, config.Tokenizer, initWeights: false);
                 Assert.Equal(Mvar.Transformer.ScaleTransformer.CountParameters(config.Transformer, config.Tokenizer), model.ParameterCount());
+                if (name == "var-d36-512") Assert.Equal(2_353_893_904L, model.ParameterCount());   // official var_d36.pth
             }
         }
         finally { TorchSharp.torch.set_default_device(previous); }
+    }
+
+    /// <summary>The state dict (shapes only, on the meta device) of a preset's transformer.</summary>
+    static Dictionary<string, TorchSharp.torch.Tensor> MetaStateDict(ModelConfig config)
+    {
+        var previous = TorchSharp.torch.get_default_device();
+        TorchSharp.torch.set_default_device(TorchSharp.torch.META);
+        try
+        {
+            var model = new Mvar.Transformer.ScaleTransformer(config.Transformer!, config.Tokenizer, initWeights: false);
+            return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value);
+        }
+        finally { TorchSharp.torch.set_default_device(previous); }
+    }
+
+    [Fact]
+    public void InspectRecognisesTheD36LayoutAndBackbonesAtOtherResolutions()
+    {
+        // what mvar inspect reports: var_d36.pth's keys and shapes (shared_ada_lin, no per-block ada_lin, L = 2240)
+        var d36 = MetaStateDict(Presets.Get("var-d36-512"));
+        Assert.Contains("shared_ada_lin.1.weight", d36.Keys);
+        Assert.Contains("blocks.35.ada_gss", d36.Keys);
+        Assert.Equal([1L, 2240, 2304], d36["pos_1LC"].shape);
+        Assert.Equal(2_353_893_904L, CheckpointReport.Of(d36).Parameters);
+        Assert.Equal(["var-d36-512"], PresetMatcher.Matching(d36));
+        Assert.Equal(["var-d16 --resolution 1024", "mvar-d16 --resolution 1024"], PresetMatcher.Matching(MetaStateDict(Presets.Get("mvar-d16", 1024))));
+        Assert.Equal(["var-d24 --resolution 512", "mvar-d24 --resolution 512"], PresetMatcher.Matching(MetaStateDict(Presets.Get("var-d24", 512))));
     }
 
     [Fact]

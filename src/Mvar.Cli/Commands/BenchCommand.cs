@@ -16,7 +16,34 @@ public static class BenchCommand
         var bench = new Command("bench", "Benchmarks");
         bench.Subcommands.Add(CreateSample());
         bench.Subcommands.Add(CreateTrain());
+        bench.Subcommands.Add(CreateScaling());
         return bench;
+    }
+
+    static Command CreateScaling()
+    {
+        var inputs = new Argument<string[]>("RESULT") { Description = "bench sample --json results (VAR and MVAR at several resolutions)", Arity = ArgumentArity.OneOrMore };
+        var markdown = new Option<string?>("--markdown") { Description = "write the table (markdown) here instead of stdout" };
+        var plot = new Option<string?>("--plot") { Description = "write the plot (PNG): attention time per token and transformer memory against the last scale's tokens" };
+        var cmd = new Command("scaling", "One table and one plot of bench sample results at several resolutions") { inputs, markdown, plot };
+        return cmd.WithAction(p =>
+        {
+            string? md = p.GetValue(markdown), png = p.GetValue(plot);
+            foreach (var path in new[] { md, png }) if (path != null) TokenizerOptions.CheckWritable(path);
+            var results = p.GetValue(inputs)!.Select(ReadResult).ToList();
+            string table = ScalingReport.Markdown(results);
+            if (md != null) { AtomicFile.WriteAllText(md, table); Console.Error.WriteLine($"wrote {md}"); }
+            else Console.Write(table);
+            if (png != null) { ScalingReport.WritePlot(results, png); Console.Error.WriteLine($"wrote {png}"); }
+            return 0;
+        });
+    }
+
+    static SamplingBenchmarkResult ReadResult(string path)
+    {
+        FileKinds.RequireRegularFile(path, "benchmark result", m => new MvarException(m));
+        try { return SamplingBenchmarkResult.FromJson(File.ReadAllText(path)) ?? throw new MvarException($"{path}: not a bench sample result"); }
+        catch (System.Text.Json.JsonException e) { throw new MvarException($"{path}: not a bench sample result ({e.Message.Split('.')[0]})"); }
     }
 
     static Command CreateSample()
@@ -24,6 +51,7 @@ public static class BenchCommand
         var preset = new Option<string?>("--preset") { Description = "built-in configuration, e.g. mvar-d16 or var-d16" };
         var config = new Option<string?>("--config") { Description = "model configuration JSON instead of a preset" };
         var arch = new Option<string?>("--arch") { Description = "override the architecture: var or mvar" };
+        var resolution = ModelOptions.NewResolutionOption();
         var batch = new Option<int>("--batch") { Description = "images per sampling call", DefaultValueFactory = _ => 1 };
         var repeats = new Option<int>("--repeats") { Description = "measured runs (median reported)", DefaultValueFactory = _ => 3 };
         var warmup = new Option<int>("--warmup") { Description = "unmeasured runs first", DefaultValueFactory = _ => 1 };
@@ -40,17 +68,17 @@ public static class BenchCommand
         var json = new Option<string?>("--json") { Description = "write the result as JSON" };
         var cmd = new Command("sample", "Time sampling (transformer and decode), memory, KV cache and FLOPs with random weights")
         {
-            preset, config, arch, batch, repeats, warmup, cfg, topK, topP, seed, decodeChunk, threads, gemm, dtype, quiet, retries, json,
+            preset, config, arch, resolution, batch, repeats, warmup, cfg, topK, topP, seed, decodeChunk, threads, gemm, dtype, quiet, retries, json,
         };
         return cmd.WithAction(p =>
         {
             string? presetName = p.GetValue(preset), configPath = p.GetValue(config);
-            var modelConfig = ModelOptions.ResolveConfig(configPath, presetName, p.GetValue(arch));
+            var modelConfig = ModelOptions.ResolveConfig(configPath, presetName, p.GetValue(arch), p.GetValue(resolution));
             string? jsonPath = p.GetValue(json);
             if (jsonPath != null) TokenizerOptions.CheckWritable(jsonPath);
             var options = new SamplingBenchmarkOptions
             {
-                Name = presetName ?? Path.GetFileName(configPath!), Batch = p.GetValue(batch), Repeats = p.GetValue(repeats), Warmup = p.GetValue(warmup),
+                Name = BenchName(presetName, configPath, p.GetValue(resolution)), Batch = p.GetValue(batch), Repeats = p.GetValue(repeats), Warmup = p.GetValue(warmup),
                 Sampling = new SamplingOptions { Cfg = p.GetValue(cfg), TopK = p.GetValue(topK), TopP = p.GetValue(topP), Seed = p.GetValue(seed) },
                 DecodeChunk = p.GetValue(decodeChunk), Threads = p.GetValue(threads), GemmSize = p.GetValue(gemm),
                 Dtype = SamplingBenchmark.ParseDtype(p.GetValue(dtype)!),
@@ -73,6 +101,7 @@ public static class BenchCommand
         var preset = new Option<string?>("--preset") { Description = "built-in configuration, e.g. mvar-d16 or var-d16" };
         var config = new Option<string?>("--config") { Description = "model configuration JSON instead of a preset (its training section sets ratio_k etc.)" };
         var arch = new Option<string?>("--arch") { Description = "override the architecture: var or mvar" };
+        var resolution = ModelOptions.NewResolutionOption();
         var batch = new Option<int>("--batch") { Description = "images per optimisation step", DefaultValueFactory = _ => 2 };
         var steps = new Option<int>("--steps") { Description = "measured steps of each scale group (median reported)", DefaultValueFactory = _ => 1 };
         var warmup = new Option<int>("--warmup") { Description = "unmeasured steps of each scale group first", DefaultValueFactory = _ => 1 };
@@ -82,12 +111,12 @@ public static class BenchCommand
         var json = new Option<string?>("--json") { Description = "write the result as JSON" };
         var cmd = new Command("train", "Time one AdamW optimisation step (per MVAR scale group) and its peak memory with random weights")
         {
-            preset, config, arch, batch, steps, warmup, threads, seed, dtype, json,
+            preset, config, arch, resolution, batch, steps, warmup, threads, seed, dtype, json,
         };
         return cmd.WithAction(p =>
         {
             string? presetName = p.GetValue(preset), configPath = p.GetValue(config);
-            var modelConfig = ModelOptions.ResolveConfig(configPath, presetName, p.GetValue(arch));
+            var modelConfig = ModelOptions.ResolveConfig(configPath, presetName, p.GetValue(arch), p.GetValue(resolution));
             if (SamplingBenchmark.ParseDtype(p.GetValue(dtype)!) != TorchSharp.torch.ScalarType.Float32)
                 throw new MvarException("bench train measures the float32 training path only (--dtype float32)");
             string? jsonPath = p.GetValue(json);
@@ -95,7 +124,7 @@ public static class BenchCommand
             Mvar.TorchRuntime.ReturnFreedTensorsToTheSystem();   // as mvar train does
             var r = TrainingBenchmark.Run(modelConfig, new TrainingBenchmarkOptions
             {
-                Name = presetName ?? Path.GetFileName(configPath!), Batch = p.GetValue(batch), Steps = p.GetValue(steps), Warmup = p.GetValue(warmup),
+                Name = BenchName(presetName, configPath, p.GetValue(resolution)), Batch = p.GetValue(batch), Steps = p.GetValue(steps), Warmup = p.GetValue(warmup),
                 Threads = p.GetValue(threads), Seed = p.GetValue(seed), Progress = line => Console.Error.WriteLine(line),
             });
             Print(r);
@@ -108,12 +137,17 @@ public static class BenchCommand
         });
     }
 
+    /// <summary>The report's name: the preset (with a --resolution other than its own: "mvar-d16@512") or the config's file name.</summary>
+    static string BenchName(string? preset, string? config, int? resolution) =>
+        preset == null ? Path.GetFileName(config!) : resolution is { } r && Presets.FixedResolution(preset) == null && Presets.All.TryGetValue(preset, out var c) && c.Tokenizer.ImageSize != r
+            ? $"{preset}@{r}" : preset;
+
     static string F(double x, string fmt = "F2") => double.IsNaN(x) ? "-" : x.ToString(fmt, CultureInfo.InvariantCulture);
     static string Ratio(double official, double ours) => double.IsNaN(official) ? "" : $"{official / ours:F2}x";
 
     static void Print(SamplingBenchmarkResult r)
     {
-        var off = r.Batch == 1 && r.Dtype == "float32" && r.Cfg == 1.5 && r.TopK == 900 && Math.Abs(r.TopP - 0.96) < 1e-9 ? OfficialReference.For(r.Arch, r.Depth) : null;
+        var off = r.ImageSize == 256 && r.Batch == 1 && r.Dtype == "float32" && r.Cfg == 1.5 && r.TopK == 900 && Math.Abs(r.TopP - 0.96) < 1e-9 ? OfficialReference.For(r.Arch, r.Depth) : null;
         var table = new Table().Title($"{Markup.Escape(r.Name)}: {r.Arch}-d{r.Depth}, B={r.Batch}, cfg {F(r.Cfg, "G")}, top-k {r.TopK}, top-p {F(r.TopP, "G")}, {r.Threads} threads, {r.Dtype}")
             .AddColumns("measure", "ours", "official PyTorch (B=1)", "speed-up / ratio");
         void Row(string name, double ours, double? official, string fmt = "F2", bool time = true) =>
@@ -127,6 +161,9 @@ public static class BenchCommand
         Row("  transformer phase (MB)", r.TransformerPeakAboveLoadMb, null, "F0");
         Row("  decode phase (MB)", r.DecodePeakAboveLoadMb, null, "F0");
         Row("KV cache (MB)", r.KvCacheBytes / 1048576.0, off?.KvCacheMb, "F1", time: false);
+        Row($"last scale {r.LastScaleSide}x{r.LastScaleSide}: transformer s/image", r.ScaleSeconds.Length > 0 ? r.ScaleSeconds[^1] : double.NaN, null);
+        Row($"  attention us/token/block ({r.LastScaleKeysPerQuery} keys)", r.LastScaleAttentionMicrosecondsPerToken, null, "F3");
+        Row("  attention MFLOP/token/block", r.LastScaleAttentionMflopPerToken, null, "F2");
         Row("GFLOP per image (transformer)", r.GflopsPerImage, null, "F1");
         Row("transformer GFLOP/s", r.TransformerGflopPerSecond, null, "F1");
         Row($"fp32 GEMM peak GFLOP/s ({r.GemmSize}^3)", r.GemmPeakGflopPerSecond, null, "F1");
@@ -138,7 +175,7 @@ public static class BenchCommand
 
     static void Print(TrainingBenchmarkResult r)
     {
-        var off = r.Dtype == "float32" ? OfficialTrainingReference.For(r.Arch, r.Depth, r.Batch) : null;
+        var off = r.ImageSize == 256 && r.Dtype == "float32" ? OfficialTrainingReference.For(r.Arch, r.Depth, r.Batch) : null;
         if (off != null && off.SecondsPerStep.Length != r.Groups.Length) off = null;
         var table = new Table().Title($"{Markup.Escape(r.Name)}: {r.Arch}-d{r.Depth} training step, B={r.Batch}, {r.Threads} threads, {r.Dtype}")
             .AddColumns("scale group", "steps/cycle", "tokens", "s/step", "CPU s/step", "s/image", "official s/step", "peak MB", "above W+AdamW MB");

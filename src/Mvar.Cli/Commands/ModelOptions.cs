@@ -7,7 +7,7 @@ namespace Mvar.Cli.Commands;
 
 /// <summary>
 /// The options that choose and load a tokenizer + transformer pair (sample, edit, analyze): exactly one of
-/// --config / --preset, --vae, --model, --key, --arch.
+/// --config / --preset, --resolution, --vae, --model, --key, --arch.
 /// </summary>
 public sealed class ModelOptions
 {
@@ -16,27 +16,47 @@ public sealed class ModelOptions
     public readonly Option<string?> Vae = new("--vae") { Description = "tokenizer checkpoint (VQ-VAE state dict; default with a shipped --preset: its tokenizer)" };
     public readonly Option<string?> Model = new("--model") { Description = "transformer checkpoint (VAR or MVAR state dict; default with a shipped --preset: its transformer of the chosen --arch)" };
     public readonly Option<string?> Key = new("--key") { Description = "key path of the state dict inside the model checkpoint, e.g. mvar_wo_ddp or trainer/mvar_wo_ddp" };
+    public readonly Option<int?> Resolution = NewResolutionOption();
     public readonly Option<string?> Arch = new("--arch") { Description = "override the configuration's architecture: var or mvar (a VAR checkpoint can be sampled as MVAR and back)" };
 
     public void AddTo(Command cmd)
     {
-        foreach (var o in new Option[] { Config, Preset, Vae, Model, Key, Arch }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { Config, Preset, Resolution, Vae, Model, Key, Arch }) cmd.Options.Add(o);
     }
 
-    /// <summary>The configuration chosen on the command line, with --arch applied.</summary>
-    public ModelConfig ResolveConfig(ParseResult p) => ResolveConfig(p.GetValue(Config), p.GetValue(Preset), p.GetValue(Arch));
-
-    /// <summary>The configuration of exactly one of --config FILE / --preset NAME (also the tokenizer commands' choice).</summary>
-    internal static ModelConfig Choose(string? config, string? preset)
+    /// <summary>The <c>--resolution</c> option: a built-in preset at another official size (its schedule of token maps).</summary>
+    public static Option<int?> NewResolutionOption() => new("--resolution")
     {
+        Description = $"image size of a built-in --preset: {string.Join(", ", Presets.Schedules.Keys.Order())} px (the official schedules: " +
+                      $"{string.Join("; ", Presets.Schedules.Select(kv => $"{kv.Key}: {string.Join(",", kv.Value)}"))}); default: the preset's own",
+    };
+
+    /// <summary>The configuration chosen on the command line, with --resolution and --arch applied.</summary>
+    public ModelConfig ResolveConfig(ParseResult p) => ResolveConfig(p.GetValue(Config), p.GetValue(Preset), p.GetValue(Arch), p.GetValue(Resolution));
+
+    /// <summary>
+    /// The configuration of exactly one of --config FILE / --preset NAME (also the tokenizer commands' choice), a
+    /// built-in preset at <paramref name="resolution"/> px when given.
+    /// </summary>
+    internal static ModelConfig Choose(string? config, string? preset, int? resolution = null)
+    {
+        if (resolution is { } r) Presets.PatchNums(r);   // an unknown size is an error whatever else is given
         if ((config == null) == (preset == null)) throw new MvarException("give exactly one of --config FILE or --preset NAME");
-        if (ShippedModel.Of(preset) is { } shipped) return shipped.LoadConfig();
-        return preset != null ? Presets.Get(preset) : ModelConfig.Load(config!);
+        if (resolution != null && preset == null)
+            throw new MvarException("--resolution applies to a built-in --preset (a --config sets tokenizer.patch_nums itself)");
+        if (ShippedModel.Of(preset) is { } shipped)
+        {
+            var c = shipped.LoadConfig();
+            if (resolution != null && resolution != c.Tokenizer.ImageSize)
+                throw new MvarException($"--resolution applies to the built-in presets, not to the shipped model {preset} ({c.Tokenizer.ImageSize} px)");
+            return c;
+        }
+        return preset != null ? Presets.Get(preset, resolution) : ModelConfig.Load(config!);
     }
 
-    internal static ModelConfig ResolveConfig(string? config, string? preset, string? arch)
+    internal static ModelConfig ResolveConfig(string? config, string? preset, string? arch, int? resolution = null)
     {
-        var c = Choose(config, preset);
+        var c = Choose(config, preset, resolution);
         if (c.Transformer == null) throw new ConfigException($"{config ?? preset}: the configuration has no transformer section");
         if (arch != null)
         {

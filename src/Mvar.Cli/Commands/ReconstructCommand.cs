@@ -51,7 +51,7 @@ public static class ReconstructCommand
         if (npzPath == null) throw new MvarException("--data needs --npz OUT.npz");
         if (limit is < 1) throw new MvarException($"--limit must be positive, got {limit}");
         TokenizerOptions.CheckWritable(npzPath);
-        var config = ModelOptions.Choose(p.GetValue(tok.Config), p.GetValue(tok.Preset));
+        var config = tok.ResolveModelConfig(p);
         IImageDataset set = DataSets.Open(spec);
         if (limit is int n) set = new Subset(set, n);
         using var vae = tok.Load(p);

@@ -33,7 +33,7 @@ public static class TokenizerEvalCommand
         tok.AddTo(cmd);
         return cmd.WithAction(p =>
         {
-            var config = ModelOptions.Choose(p.GetValue(tok.Config), p.GetValue(tok.Preset));
+            var config = tok.ResolveModelConfig(p);
             string spec = p.GetValue(data)!;
             int n = p.GetValue(limit);
             if (n < 1) throw new MvarException($"--limit must be at least 1, got {n}");

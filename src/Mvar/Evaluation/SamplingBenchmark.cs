@@ -80,6 +80,18 @@ public sealed record SamplingBenchmarkResult
     public double DecodePeakAboveLoadMb { get; init; }
     public long KvCacheBytes { get; init; }
 
+    /// <summary>Median transformer-phase seconds per image of every scale (the sampler's step: forward, filtering, draws, quantizer).</summary>
+    public double[] ScaleSeconds { get; init; } = [];
+    /// <summary>Side and token count of the last (largest) scale.</summary>
+    public int LastScaleSide { get; init; }
+    public int LastScaleTokens { get; init; }
+    /// <summary>Keys each query of the last scale attends to (VAR: every token; MVAR: kernel^2 or its scale).</summary>
+    public long LastScaleKeysPerQuery { get; init; }
+    /// <summary>Analytic attention FLOPs (scores + weighted sum, 4 keys C) per query token of the last scale, per block, in MFLOP.</summary>
+    public double LastScaleAttentionMflopPerToken { get; init; }
+    /// <summary>Measured attention core (<see cref="AttentionTiming"/>) at the last scale, per query token and block, in microseconds.</summary>
+    public double LastScaleAttentionMicrosecondsPerToken { get; init; }
+
     public double GflopsPerImage { get; init; }
     public Dictionary<string, double> GflopsPerImageBreakdown { get; init; } = new();
     public double TransformerGflopPerSecond { get; init; }
@@ -158,6 +170,7 @@ public static class SamplingBenchmark
         double peakT = 0, peakD = 0;
         long kvBytes = 0;
         var shares = new List<double>();
+        var scaleTimes = new List<double[]>();
         int discarded = 0;
         for (int run = 0; run < o.Warmup + o.Repeats; run++)
         {
@@ -169,8 +182,14 @@ public static class SamplingBenchmark
 
             ProcessMemory.ResetPeak();
             sw.Restart();
+            var perScale = new double[config.Tokenizer.PatchNums.Length];
+            double previous = 0;
             using var result = sampler.Sample(null, o.Batch, opts, step =>
-                log($"  {label}: scale {step.Si + 1}/{step.ScaleCount} ({step.Side}x{step.Side}) {step.Elapsed.TotalSeconds:F2}s"));
+            {
+                perScale[step.Si] = step.Elapsed.TotalSeconds - previous;
+                previous = step.Elapsed.TotalSeconds;
+                log($"  {label}: scale {step.Si + 1}/{step.ScaleCount} ({step.Side}x{step.Side}) {step.Elapsed.TotalSeconds:F2}s");
+            });
             double tTrans = sw.Elapsed.TotalSeconds;
             double pT = ProcessMemory.PeakMb;
 
@@ -190,7 +209,7 @@ public static class SamplingBenchmark
                 continue;
             }
             shares.Add(foreign);
-            transformerTimes.Add(tTrans); decodeTimes.Add(tDec);
+            transformerTimes.Add(tTrans); decodeTimes.Add(tDec); scaleTimes.Add(perScale);
             peakT = Math.Max(peakT, pT); peakD = Math.Max(peakD, pD);
             kvBytes = result.KvCacheBytes;
         }
@@ -203,6 +222,14 @@ public static class SamplingBenchmark
             log($"fp32 GEMM peak after the runs: {again:F1} GFLOP/s");
             gemmPeak = Math.Max(gemmPeak, again);
         }
+        // the attention core of the last scale alone, on the batch the transformer runs (doubled by guidance)
+        var layout = model.Layout;
+        int last = layout.Count - 1, lastTokens = layout.End(last) - layout.Begin(last);
+        long rows = guided ? 2L * o.Batch : o.Batch;
+        WaitQuiet();
+        double attnSeconds = AttentionTiming.Seconds(model, last, rows);
+        long keysPerQuery = (long)Math.Round(SamplingFlops.KeysPerQuery(t, layout, last));
+        log($"attention core at the last scale ({layout.Side(last)}x{layout.Side(last)}, {keysPerQuery} keys per query): {attnSeconds * 1e3:F1} ms per block");
         double trans = Median(transformerTimes) / o.Batch, dec = Median(decodeTimes) / o.Batch;
         double achieved = gflopsPerImage / trans;
         return new SamplingBenchmarkResult
@@ -217,6 +244,10 @@ public static class SamplingBenchmark
             TransformerPeakRssMb = peakT, DecodePeakRssMb = peakD,
             TransformerPeakAboveLoadMb = peakT - rssAfterLoad, DecodePeakAboveLoadMb = peakD - rssAfterLoad,
             KvCacheBytes = kvBytes,
+            ScaleSeconds = Enumerable.Range(0, layout.Count).Select(si => Median(scaleTimes.Select(r => r[si]).ToList()) / o.Batch).ToArray(),
+            LastScaleSide = layout.Side(last), LastScaleTokens = lastTokens, LastScaleKeysPerQuery = keysPerQuery,
+            LastScaleAttentionMflopPerToken = 4.0 * keysPerQuery * t.EmbedDim / 1e6,
+            LastScaleAttentionMicrosecondsPerToken = attnSeconds / (rows * lastTokens) * 1e6,
             GflopsPerImage = gflopsPerImage,
             GflopsPerImageBreakdown = new()
             {

@@ -27,9 +27,7 @@ public sealed record SamplingFlops(double WordEmbed, double AdaLn, double QkvPro
         for (int si = 0; si < layout.Count; si++)
         {
             double l = (double)layout.Side(si) * layout.Side(si), rows = Bx * l;
-            double keys = !t.IsMvar ? layout.End(si)
-                        : si < t.RefineStep ? l
-                        : (double)Math.Min(t.KernelSize, layout.Side(si)) * Math.Min(t.KernelSize, layout.Side(si));
+            double keys = KeysPerQuery(t, layout, si);
             if (si > 0) we += rows * 2 * Cv * C;
             ada += (t.SharedAln ? 1 : depth) * Bx * 2 * D * 6 * C + Bx * 2 * D * 2 * C;
             qkv += depth * rows * 2 * (3 * C * C + C * C);
@@ -38,5 +36,14 @@ public sealed record SamplingFlops(double WordEmbed, double AdaLn, double QkvPro
             head += rows * 2 * C * V;
         }
         return new SamplingFlops(we, ada, qkv, att, ffn, head);
+    }
+
+    /// <summary>Keys a query of scale <paramref name="si"/> attends to at inference.</summary>
+    public static double KeysPerQuery(TransformerConfig t, ScaleLayout layout, int si)
+    {
+        double l = (double)layout.Side(si) * layout.Side(si);
+        return !t.IsMvar ? layout.End(si)
+             : si < t.RefineStep ? l
+             : (double)Math.Min(t.KernelSize, layout.Side(si)) * Math.Min(t.KernelSize, layout.Side(si));
     }
 }

@@ -7,20 +7,21 @@ public static class AttentionMasks
 {
     /// <summary>VAR: a token sees every token of its own scale and of all earlier scales.</summary>
     public static Tensor BlockCausal(ScaleLayout layout, int firstScale, int endScale) =>
-        Build(layout, firstScale, endScale, (si, sj) => sj <= si);
+        Build(layout, firstScale, endScale, (query, key) => key.gt(query));
 
     /// <summary>MVAR: a token sees only the tokens of its own scale (block-diagonal).</summary>
     public static Tensor WithinScale(ScaleLayout layout, int firstScale, int endScale) =>
-        Build(layout, firstScale, endScale, (si, sj) => sj == si);
+        Build(layout, firstScale, endScale, (query, key) => key.ne(query));
 
-    static Tensor Build(ScaleLayout layout, int firstScale, int endScale, Func<long, long, bool> sees)
+    /// <param name="hidden">the boolean (l, l) "may not attend" matrix from the scale index of every query (l, 1) and key (1, l)</param>
+    /// <remarks>Built with tensor operations, so on the meta device (preset shapes) it allocates nothing: at 1024 px the mask is 9451^2 floats.</remarks>
+    static Tensor Build(ScaleLayout layout, int firstScale, int endScale, Func<Tensor, Tensor, Tensor> hidden)
     {
-        var lvl = layout.LevelOfPosition();
+        using var scope = NewDisposeScope();
         int bg = layout.Begin(firstScale), ed = layout.End(endScale - 1), l = ed - bg;
-        var m = new float[l * l];
-        for (int i = 0; i < l; i++)
-            for (int j = 0; j < l; j++)
-                m[i * l + j] = sees(lvl[bg + i], lvl[bg + j]) ? 0f : float.NegativeInfinity;
-        return tensor(m, [1, 1, l, l]);
+        var mask = zeros(l, l);
+        var lvl = tensor(layout.LevelOfPosition()[bg..ed]).to(mask.device);
+        mask.masked_fill_(hidden(lvl.unsqueeze(1), lvl.unsqueeze(0)), float.NegativeInfinity);
+        return mask.view(1, 1, l, l).MoveToOuterDisposeScope();
     }
 }

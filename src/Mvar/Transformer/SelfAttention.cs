@@ -76,15 +76,7 @@ public sealed class SelfAttention : nn.Module
             case AttentionSpec.Neighborhood na:
                 if (na.Height * na.Width != L) throw new ArgumentException($"neighbourhood map {na.Height}x{na.Width} does not hold {L} tokens");
                 if (probe is not null) probe(new AttentionProbs(blockIdx, DenseProbs(q, k, scale, null), Unwindowed: true));
-                if (L <= NeighborhoodAttention2d.DenseMaxTokens)
-                {
-                    var mask = NeighborhoodAttention2d.Mask(na.Height, na.Width, na.KernelH, na.KernelW);
-                    oup_BLC = DenseAttention(q, k, v, scale, mask).transpose(1, 2).reshape(B, L, C);
-                    break;
-                }
-                var shape = new long[] { B, numHeads, na.Height, na.Width, headDim };
-                var o = NeighborhoodAttention2d.Forward(q.reshape(shape), k.reshape(shape), v.reshape(shape), na.KernelH, na.KernelW, scale);
-                oup_BLC = o.permute(0, 2, 3, 1, 4).reshape(B, L, C);   // (B, H, W, heads, c) -> (B, L, C)
+                oup_BLC = NeighborhoodAttention(q, k, v, na, scale).transpose(1, 2).reshape(B, L, C);
                 break;
             default: throw new ArgumentException($"unknown attention spec {spec}");
         }
@@ -99,9 +91,50 @@ public sealed class SelfAttention : nn.Module
         return p.matmul(v);
     }
 
-    /// <summary>softmax((q * scale) k^T + bias) v for q, k, v (B, H, L, c).</summary>
-    public static Tensor DenseAttention(Tensor q, Tensor k, Tensor v, double scale, Tensor? bias) =>
-        DenseProbs(q, k, scale, bias).matmul(v);
+    /// <summary>
+    /// Neighbourhood attention of q, k, v (B, H, L, c) over the map of <paramref name="na"/>: (B, H, L, c). Maps of at most
+    /// <see cref="NeighborhoodAttention2d.DenseMaxTokens"/> tokens run dense with the N x N mask, larger ones tiled.
+    /// </summary>
+    public static Tensor NeighborhoodAttention(Tensor q, Tensor k, Tensor v, AttentionSpec.Neighborhood na, double scale)
+    {
+        long B = q.shape[0], heads = q.shape[1], L = q.shape[2], c = q.shape[3];
+        if (L <= NeighborhoodAttention2d.DenseMaxTokens)
+            return DenseAttention(q, k, v, scale, NeighborhoodAttention2d.Mask(na.Height, na.Width, na.KernelH, na.KernelW));
+        var shape = new long[] { B, heads, na.Height, na.Width, c };
+        return NeighborhoodAttention2d.Forward(q.reshape(shape), k.reshape(shape), v.reshape(shape), na.KernelH, na.KernelW, scale).view(B, heads, L, c);
+    }
+
+    /// <summary>Most scores (B x heads x query rows x keys) one dense attention call materialises at once: 32M (128 MB in float32).</summary>
+    public const long MaxDenseScores = 32L << 20;
+
+    /// <summary>
+    /// softmax((q * scale) k^T + bias) v for q (B, H, Lq, c), k and v (B, H, Lk, c) and a bias broadcast to (B, H, Lq, Lk).
+    /// When the score matrix would exceed <see cref="MaxDenseScores"/> (VAR at 1024 px: 4096 queries x 9451 keys), the
+    /// queries run in chunks of rows (each row's softmax is independent), so the working memory stays bounded.
+    /// </summary>
+    /// <param name="maxScores">the chunk bound (tests lower it to exercise the chunking)</param>
+    public static Tensor DenseAttention(Tensor q, Tensor k, Tensor v, double scale, Tensor? bias, long maxScores = MaxDenseScores)
+    {
+        long rows = DenseChunkRows(q.shape[0] * q.shape[1], q.shape[2], k.shape[2], maxScores);
+        long Lq = q.shape[2];
+        if (rows >= Lq) return DenseProbs(q, k, scale, bias).matmul(v);
+        var parts = new List<Tensor>();
+        for (long r0 = 0; r0 < Lq; r0 += rows)
+        {
+            long n = Math.Min(rows, Lq - r0);
+            // a bias with one row (or none) applies to every query row; otherwise its rows follow the queries'
+            var rowBias = bias is null || bias.shape[^2] == 1 ? bias : bias.narrow(-2, r0, n);
+            using var chunk = NewDisposeScope();
+            parts.Add(DenseProbs(q.narrow(2, r0, n), k, scale, rowBias).matmul(v).MoveToOuterDisposeScope());
+        }
+        var o = cat(parts, dim: 2);
+        foreach (var t in parts) t.Dispose();
+        return o;
+    }
+
+    /// <summary>Query rows per chunk of <see cref="DenseAttention"/> (all of them when the scores fit <see cref="MaxDenseScores"/>).</summary>
+    public static long DenseChunkRows(long batchTimesHeads, long queries, long keys, long maxScores = MaxDenseScores) =>
+        Math.Clamp(maxScores / Math.Max(1, batchTimesHeads * keys), 1, Math.Max(1, queries));
 
     /// <summary>softmax((q * scale) k^T + bias): (B, H, Lq, Lk).</summary>
     public static Tensor DenseProbs(Tensor q, Tensor k, double scale, Tensor? bias)
