@@ -1,4 +1,4 @@
-// MSBuild task (compiled by RoslynCodeTaskFactory, see Directory.Build.targets).
+// MSBuild task (compiled by RoslynCodeTaskFactory, see WeakenGlibcxx.targets).
 //
 // TorchSharp 0.107's libLibTorchSharp.so was linked against GCC 13 and lists GLIBCXX_3.4.32 among the versions it
 // needs from libstdc++.so.6, although the only symbol bound to it (std::ios_base_library_init) is never relocated.

@@ -58,12 +58,8 @@ public sealed class ModelOptions
     {
         var c = Choose(config, preset, resolution);
         if (c.Transformer == null) throw new ConfigException($"{config ?? preset}: the configuration has no transformer section");
-        if (arch != null)
-        {
-            if (arch is not ("var" or "mvar")) throw new MvarException($"--arch must be var or mvar, got \"{arch}\"");
-            c = c.WithArch(arch);
-        }
-        return c;
+        if (arch is not (null or "var" or "mvar")) throw new MvarException($"--arch must be var or mvar, got \"{arch}\"");
+        return MvarPipeline.WithArch(c, arch);
     }
 
     /// <summary>The tokenizer checkpoint: --vae, or the shipped preset's tokenizer.</summary>
@@ -93,8 +89,7 @@ public sealed class ModelOptions
     public (VqVae tokenizer, ScaleTransformer transformer) Load(ParseResult p, ModelConfig config)
     {
         var (vaePath, modelPath) = CheckFilesExist(p, config);
-        var tokenizer = VqVaeLoader.Load(config.Tokenizer, vaePath);
-        try { return (tokenizer, ScaleTransformer.Load(config, modelPath, p.GetValue(Key))); }
-        catch { tokenizer.Dispose(); throw; }
+        var pipeline = MvarPipeline.Load(config, vaePath, modelPath, p.GetValue(Key));
+        return (pipeline.Tokenizer, pipeline.Transformer);
     }
 }

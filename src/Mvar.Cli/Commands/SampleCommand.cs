@@ -80,7 +80,7 @@ public static class SampleCommand
                 ImageFiles.SaveGrid(cells, progressionPath, columns: perScale.Count);
             }
             foreach (var s in perScale) s.Dispose();
-            Console.Error.WriteLine($"wrote {outPath}: {result.Classes.Length} sample(s) of class(es) {string.Join(",", result.Classes)}, seed {result.Seed}, "
+            Console.Error.WriteLine($"wrote {outPath}: {ClassSummary.Of(result.Classes)}, seed {result.Seed}, "
                 + $"total {total.Elapsed.TotalSeconds:F1}s" + (tokensPath != null ? $"; tokens in {tokensPath}" : "") + (npzPath != null ? $"; arrays in {npzPath}" : "") + (progressionPath != null ? $"; progression in {progressionPath}" : ""));
             return 0;
         });

@@ -224,10 +224,17 @@ public static class ImageFiles
     public static void SaveGrid(IReadOnlyList<Tensor> images, string path, int columns = 0, int padding = 2, int minCell = 96)
     {
         using var scope = NewDisposeScope();
+        SavePng(GridImage(images, columns, padding, minCell), path);
+    }
+
+    /// <summary>The image <see cref="SaveGrid"/> writes: <see cref="MakeGrid"/>, enlarged when the cells are smaller than <paramref name="minCell"/>.</summary>
+    public static Tensor GridImage(IReadOnlyList<Tensor> images, int columns = 0, int padding = 2, int minCell = 96)
+    {
+        using var scope = NewDisposeScope();
         var grid = MakeGrid(images, columns, padding);
         long side = Math.Max(images[0].shape[^1], images[0].shape[^2]);
         int zoom = (int)Math.Max(1, minCell / side);
         if (zoom > 1) grid = grid.repeat_interleave(zoom, 1).repeat_interleave(zoom, 2);
-        SavePng(grid, path);
+        return grid.MoveToOuterDisposeScope();
     }
 }

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Mvar.Sampling;
 
 /// <summary>
-/// A per-scale token override for <see cref="ScaleSampler.Sample"/>: right after the draw of scale si, the positions
+/// A per-scale token override for <see cref="ScaleSampler.Sample(IReadOnlyList{long}, int, SamplingOptions, Action{ScaleStep}, TokenOverride)"/>: right after the draw of scale si, the positions
 /// where <c>KeepMasks[si]</c> is true take <c>ReferenceTokens[si]</c> instead of the drawn token, and the next scale's
 /// input is built from the result (the zero-shot editing of VAR's demo: in/out-painting, class-conditional editing).
 /// The draw itself is unchanged (it consumes the generator exactly as without an override), so positions that are not

@@ -6,8 +6,8 @@ namespace Mvar.Sampling;
 public static class TopKTopP
 {
     /// <summary>
-    /// top-k > 0: keeps the logits >= the k-th largest (ties kept). top-p > 0: sorts ascending and removes the
-    /// entries whose cumulative softmax is <= 1 - top_p, never the largest one. Removed entries become -inf.
+    /// top-k &gt; 0: keeps the logits &gt;= the k-th largest (ties kept). top-p &gt; 0: sorts ascending and removes the
+    /// entries whose cumulative softmax is &lt;= 1 - top_p, never the largest one. Removed entries become -inf.
     /// </summary>
     public static Tensor Filter_(Tensor logits, int topK, double topP)
     {

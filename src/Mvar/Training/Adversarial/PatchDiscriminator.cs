@@ -8,7 +8,7 @@ namespace Mvar.Training.Adversarial;
 /// PatchGAN discriminator (taming-transformers' <c>NLayerDiscriminator</c>): <c>layers</c> stride-2 4x4 convolutions
 /// (channels ndf, 2 ndf, 4 ndf, ... up to 8 ndf), one stride-1 convolution, then a 4x4 convolution to one logit per
 /// patch. Leaky ReLU 0.2; batch norm after every convolution but the first and the last, or spectral normalisation of
-/// every convolution instead (<paramref name="spectralNorm"/>). Weights drawn from N(0, 0.02) (norm scales N(1, 0.02))
+/// every convolution instead (<c>spectralNorm</c>). Weights drawn from N(0, 0.02) (norm scales N(1, 0.02))
 /// with the given generator, as taming's <c>weights_init</c>. Images (B, C, H, W) in [-1, 1] give logits (B, 1, h, w).
 /// </summary>
 public sealed class PatchDiscriminator : nn.Module<Tensor, Tensor>

@@ -1,6 +1,6 @@
 namespace Mvar.Training.Distributed;
 
-/// <summary>Collectives built from <see cref="ICommunicator.AllReduceSum"/> (all exact: they only add zeros or divide once).</summary>
+/// <summary>Collectives built from <see cref="ICommunicator.AllReduceSum(Span{float})"/> (all exact: they only add zeros or divide once).</summary>
 public static class CommunicatorExtensions
 {
     /// <summary>Replaces <paramref name="buffer"/> by the element-wise mean over the ranks.</summary>
