@@ -5,6 +5,7 @@
 #   mvar-scratch  MVAR from scratch with VAR's steps (config.json: 1,874 steps)
 #   mvar-eqc      MVAR from scratch with VAR's training compute (bench/study/mvar-equal-compute.json: 4,921 steps)
 #   mvar-ft       MVAR fine-tuned from VAR with its own mask (1,874 steps)
+#   mvar-ft-s1, mvar-ft-varmask-s1   both fine-tunings again with training seed 1 (bench/study/seed1.json)
 # then scores every MVAR against VAR with `mvar compare` (10,000 samples per model) and draws the learning curves of
 # all runs (`mvar curve`, 2,000 samples per snapshot). Run folders go under RUNS (default runs/fashion-mnist), the
 # reports under OUT (default runs/study). A stopped training resumes when the script is run again.
@@ -22,8 +23,10 @@ train() {  # train OUT ARGS...: a fresh run, or the continuation of an interrupt
 train "$runs/mvar-scratch" --config $m/config.json
 train "$runs/mvar-eqc" --config bench/study/mvar-equal-compute.json
 train "$runs/mvar-ft" --config $m/config.json --init-from "$runs/var/model.pth"
+train "$runs/mvar-ft-s1" --config bench/study/seed1.json --init-from "$runs/var/model.pth"
+train "$runs/mvar-ft-varmask-s1" --config bench/study/seed1.json --init-from "$runs/var/model.pth" --var-mask-in-small-group
 mkdir -p "$out"
-for r in mvar mvar-scratch mvar-eqc mvar-ft; do
+for r in mvar mvar-scratch mvar-eqc mvar-ft mvar-ft-s1 mvar-ft-varmask-s1; do
   ./mvar compare --config $m/config.json --vae $m/tokenizer.safetensors --var "$runs/var/model.pth" --mvar "$runs/$r/model.pth" \
     --data fashion-mnist:t10k --per-class 1000 --seed 0 --out "$out/compare-$r"
 done
