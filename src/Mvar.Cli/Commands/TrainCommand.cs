@@ -193,7 +193,12 @@ public static class TrainCommand
             say($"tokenizer: {vae.ParameterCount():N0} parameters, {data.Count} images ({dataSpec}), {trainer.Order.ItersPerEpoch} steps/epoch, {trainer.TotalSteps} steps" +
                               (trainer.NextStep > 0 ? $", resuming at step {trainer.NextStep}" : ""));
             int code = RunLoop(trainer, outDir, p.GetValue(common.StopAfter), common.SnapshotEveryOf(p),
-                onEpochEnd: e => trainer.SaveReconstructions(valImages, Path.Combine(outDir, $"recon-epoch{e + 1:D3}.png")),
+                epochImage: ("reconstructions", e =>
+                {
+                    string png = Path.Combine(outDir, $"recon-epoch{e + 1:D3}.png");
+                    trainer.SaveReconstructions(valImages, png);
+                    return png;
+                }),
                 describe: m => $"rec {Get(m, "rec"):F4} vq {Get(m, "vq"):F4}" +
                                (m.ContainsKey("d_loss") ? $" d {Get(m, "d_loss"):F3} g {Get(m, "g_loss"):F3} lambda {Get(m, "lambda"):g3}" : "") +
                                (m.ContainsKey("lpips") ? $" lpips {Get(m, "lpips"):F4}" : "") +
@@ -300,7 +305,7 @@ public static class TrainCommand
             say($"{t.Arch}: {model.ParameterCount():N0} parameters, {tokens.Count} images ({dataSpec}), {trainer.Order.ItersPerEpoch} steps/epoch, {trainer.TotalSteps} steps, lr {config.Training!.LearningRate:g3}" +
                               (trainer.NextStep > 0 ? $", resuming at step {trainer.NextStep}" : ""));
             int K = layout.Count;
-            return RunLoop(trainer, outDir, p.GetValue(common.StopAfter), common.SnapshotEveryOf(p), onEpochEnd: null,
+            return RunLoop(trainer, outDir, p.GetValue(common.StopAfter), common.SnapshotEveryOf(p), epochImage: null,
                 describe: m => $"Lm {Get(m, "Lm"):F3} acc {Get(m, "Accm"):F1}% [" +
                                string.Join(" ", Enumerable.Range(0, K).Where(si => m.ContainsKey($"L_s{si}")).Select(si => $"s{si} {m[$"L_s{si}"]:F2}/{m[$"acc_s{si}"]:F0}%")) + "]");
         }));
@@ -311,7 +316,7 @@ public static class TrainCommand
     static double Get(IReadOnlyDictionary<string, double> m, string k) => m.TryGetValue(k, out var v) ? v : double.NaN;
     static void Warn(string message) => Console.Error.WriteLine($"warning: {message}");
 
-    static int RunLoop(Trainer trainer, string outDir, long? stopAfter, long snapshotEvery, Action<int>? onEpochEnd, Func<IReadOnlyDictionary<string, double>, string> describe)
+    static int RunLoop(Trainer trainer, string outDir, long? stopAfter, long snapshotEvery, (string, Func<int, string>)? epochImage, Func<IReadOnlyDictionary<string, double>, string> describe)
     {
         bool stop = false;
         ConsoleCancelEventHandler handler = (_, e) =>
@@ -330,7 +335,7 @@ public static class TrainCommand
                 StopRequested = () => stop,
                 StopAfter = stopAfter,
                 SnapshotEvery = snapshotEvery,
-                OnEpochEnd = onEpochEnd,
+                EpochImage = epochImage,
                 OnLog = (step, m) =>
                 {
                     long done = trainer.NextStep - startStep;
