@@ -74,13 +74,14 @@ public static class CompareCommand
             int? scoreSide = varConfig.Training?.SmallImages == "pad" ? ScoreSide(reference, varConfig.Tokenizer.ImageSize) : null;
             if (scoreSide != null)
                 Console.Error.WriteLine($"the samples ({varConfig.Tokenizer.ImageSize}x{varConfig.Tokenizer.ImageSize}) are centre-cropped to the reference's {scoreSide}x{scoreSide} for scoring (the training data was padded)");
-            var progress = new ProgressLine();
-            var runs = ModelComparison.Run([("VAR", varModel), ("MVAR", mvarModel)], tokenizer, net, real, new ComparisonOptions
-            {
-                Classes = ModelComparison.BalancedClasses(n, numClasses), Batch = batchSize, Sampling = sampling,
-                GridPerClass = p.GetValue(grid), KeepImages = p.GetValue(npz), ScoreSide = scoreSide, Progress = progress.Report,
-            });
-            Console.Error.WriteLine();
+            var done = new Dictionary<string, int>();   // images sampled per model; the display counts both models'
+            var runs = ProgressDisplay.Run("sampled (VAR, MVAR)", "images", 2L * n, plainEvery: 500, d =>
+                ModelComparison.Run([("VAR", varModel), ("MVAR", mvarModel)], tokenizer, net, real, new ComparisonOptions
+                {
+                    Classes = ModelComparison.BalancedClasses(n, numClasses), Batch = batchSize, Sampling = sampling,
+                    GridPerClass = p.GetValue(grid), KeepImages = p.GetValue(npz), ScoreSide = scoreSide,
+                    Progress = x => { done[x.Model] = x.Done; d.Report(new WorkProgress(done.Values.Sum(), 2L * n)); },
+                }));
             try
             {
                 var report = new ComparisonReport
@@ -199,25 +200,6 @@ public static class CompareCommand
         foreach (var m in r.Models) table.AddColumn(new TableColumn($"{m.Name} (depth {m.Depth})").RightAligned());
         foreach (var (label, values) in rows) table.AddRow([Markup.Escape(label), .. values.Select(Markup.Escape)]);
         AnsiConsole.Write(table);
-    }
-
-    /// <summary>The "\r" progress line on stderr: per model done/total, images per second and remaining time.</summary>
-    sealed class ProgressLine
-    {
-        readonly Dictionary<string, ComparisonProgress> last = new();
-
-        public void Report(ComparisonProgress p)
-        {
-            last[p.Model] = p;
-            double eta = 0;
-            var parts = last.Values.Select(x =>
-            {
-                double rate = x.Done / Math.Max(x.SamplingSeconds, 1e-9), left = (x.Total - x.Done) / rate;
-                eta += left;
-                return $"{x.Model} {x.Done}/{x.Total} {rate:F1} img/s ETA {Cli.Clock(left)}";
-            }).ToList();
-            Console.Error.Write($"\r{string.Join(" | ", parts)} | total ETA {Cli.Clock(eta)}   ");
-        }
     }
 }
 

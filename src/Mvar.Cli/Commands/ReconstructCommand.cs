@@ -59,16 +59,18 @@ public static class ReconstructCommand
         var sw = Stopwatch.StartNew();
         var parts = new List<Tensor>();
         const int batch = 250;
-        using (no_grad())
-            for (int i = 0; i < set.Count; i += batch)
-            {
-                using var scope = NewDisposeScope();
-                var (images, _) = batches.Load(Enumerable.Range(i, Math.Min(batch, set.Count - i)).ToList(), train: false)!.Value;
-                parts.Add(Npz.ToUint8NHWC(vae.IdxBlToImg(vae.ImgToIdxBl(images))).DetachFromDisposeScope());
-                int done = Math.Min(i + batch, set.Count);
-                Console.Error.Write($"\rreconstructed {done}/{set.Count} ({done / sw.Elapsed.TotalSeconds:F0} images/s)");
-            }
-        Console.Error.WriteLine();
+        ProgressDisplay.Run("reconstructed", "images", set.Count, plainEvery: 1000, d =>
+        {
+            using (no_grad())
+                for (int i = 0; i < set.Count; i += batch)
+                {
+                    using var scope = NewDisposeScope();
+                    var (images, _) = batches.Load(Enumerable.Range(i, Math.Min(batch, set.Count - i)).ToList(), train: false)!.Value;
+                    parts.Add(Npz.ToUint8NHWC(vae.IdxBlToImg(vae.ImgToIdxBl(images))).DetachFromDisposeScope());
+                    d.Report(new WorkProgress(Math.Min(i + batch, set.Count), set.Count));
+                }
+            return 0;
+        });
         using var all = cat(parts, 0);
         foreach (var x in parts) x.Dispose();
         Npz.Save(npzPath, new Dictionary<string, Tensor> { ["arr_0"] = all });

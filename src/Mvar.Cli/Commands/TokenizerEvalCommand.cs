@@ -61,16 +61,11 @@ public static class TokenizerEvalCommand
             }
             using var _real = real;
             Console.Error.WriteLine($"reconstructing {set.Count} images of {spec} ({config.Tokenizer.ImageSize}x{config.Tokenizer.ImageSize}, batches of {B}){(refSpec != null ? $"; reference {refSpec} ({real!.shape[0]} images)" : "")}");
-            using var result = TokenizerEvaluation.Run(vae, new ImageBatches(set, Preprocess.Of(config)), new TokenizerEvaluationOptions
-            {
-                Batch = B, Network = net, ReferenceFeatures_ND = real,
-                Progress = (done, total, s) =>
+            using var result = ProgressDisplay.Run("reconstructed", "images", set.Count, plainEvery: 1000, d =>
+                TokenizerEvaluation.Run(vae, new ImageBatches(set, Preprocess.Of(config)), new TokenizerEvaluationOptions
                 {
-                    double rate = done / Math.Max(s, 1e-9);
-                    Console.Error.Write($"\rreconstructed {done}/{total} ({rate:F0} images/s, ETA {Cli.Clock((total - done) / rate)})   ");
-                },
-            });
-            Console.Error.WriteLine();
+                    Batch = B, Network = net, ReferenceFeatures_ND = real, Progress = d,
+                }));
             string vaePath = ModelOptions.VaePath(p.GetValue(tok.Vae), p.GetValue(tok.Preset));
             var report = result.Report with
             {

@@ -31,18 +31,9 @@ public static class TrainClassifierCommand
                 throw new MvarException($"the classifier has {FashionClassifier.Classes} classes; the data has {train.NumClasses} (train) and {testSet.NumClasses} (test)");
             using var net = new FashionClassifier();
             var options = new ClassifierOptions(p.GetValue(epochs), p.GetValue(batch), p.GetValue(lr), Seed: p.GetValue(seed));
-            var sw = System.Diagnostics.Stopwatch.StartNew();
-            ClassifierTrainer.Train(net, train, testSet, options,
-                onStep: (it, n, loss) =>
-                {
-                    if (it % 50 == 0 || it == n)
-                    {
-                        double rate = it / Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
-                        Console.Error.Write($"\r  step {it}/{n} loss {loss:F4} {rate:F1} it/s ETA {TimeSpan.FromSeconds((n - it) / Math.Max(rate, 1e-9)):mm\\:ss}   ");
-                        if (it == n) { Console.Error.WriteLine(); sw.Restart(); }
-                    }
-                },
-                onEpoch: e => Console.WriteLine($"epoch {e.Epoch + 1}: train loss {e.TrainLoss:F4}, test accuracy {e.TestAccuracy:P2} ({e.Seconds:F0}s)"));
+            long steps = (long)options.Epochs * new EpochOrder(train.Count, options.BatchSize, options.Seed).ItersPerEpoch;
+            ProgressDisplay.Run("classifier", "steps", steps, plainEvery: 50, d => ClassifierTrainer.Train(net, train, testSet, options, progress: d,
+                onEpoch: e => d.WriteLine($"epoch {e.Epoch + 1}: train loss {e.TrainLoss:F4}, test accuracy {e.TestAccuracy:P2} ({e.Seconds:F0}s)")));
             Checkpoint.SaveStateDict(outPath, net.state_dict());
             Console.WriteLine($"wrote {outPath}");
             return 0;

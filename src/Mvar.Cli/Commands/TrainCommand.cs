@@ -193,7 +193,12 @@ public static class TrainCommand
             say($"tokenizer: {vae.ParameterCount():N0} parameters, {data.Count} images ({dataSpec}), {trainer.Order.ItersPerEpoch} steps/epoch, {trainer.TotalSteps} steps" +
                               (trainer.NextStep > 0 ? $", resuming at step {trainer.NextStep}" : ""));
             int code = RunLoop(trainer, outDir, p.GetValue(common.StopAfter), common.SnapshotEveryOf(p),
-                onEpochEnd: e => trainer.SaveReconstructions(valImages, Path.Combine(outDir, $"recon-epoch{e + 1:D3}.png")),
+                epochImage: ("reconstructions", e =>
+                {
+                    string png = Path.Combine(outDir, $"recon-epoch{e + 1:D3}.png");
+                    trainer.SaveReconstructions(valImages, png);
+                    return png;
+                }),
                 describe: m => $"rec {Get(m, "rec"):F4} vq {Get(m, "vq"):F4}" +
                                (m.ContainsKey("d_loss") ? $" d {Get(m, "d_loss"):F3} g {Get(m, "g_loss"):F3} lambda {Get(m, "lambda"):g3}" : "") +
                                (m.ContainsKey("lpips") ? $" lpips {Get(m, "lpips"):F4}" : "") +
@@ -252,26 +257,24 @@ public static class TrainCommand
             using var tokenizer = VqVaeLoader.Load(config.Tokenizer, vaePath);
             string cachePath = p.GetValue(cache) ?? Common.StoredPath(info, "cache", outDir) ?? Path.Combine(outDir, "tokens.cache");
             long fp = TokenCache.Fingerprint(vaePath, config.Tokenizer, data, pre), legacyFp = TokenCache.LegacyFingerprint(vaePath, config.Tokenizer, data, pre);
-            TokenCache OpenOrBuild(Action<string> log)
+            TokenCache OpenOrBuild(bool show)
             {
                 if (TokenCache.TryOpen(cachePath, fp, config.Tokenizer.PatchNums, legacyFp) is { } cached)
                 {
-                    log($"token maps: {cachePath} ({cached.Count} images, cached)");
+                    if (show) say($"token maps: {cachePath} ({cached.Count} images, cached)");
                     return cached;
                 }
-                var sw = Stopwatch.StartNew();
-                log($"tokenizing {data.Count} images into {cachePath} ...");
+                if (show) say($"tokenizing {data.Count} images into {cachePath} ...");
                 using (no_grad())
-                    return TokenCache.Build(cachePath, fp, tokenizer, batches, (done, all) =>
-                    {
-                        if (done % 1024 < 32 || done == all) log($"  {done}/{all} images ({sw.Elapsed.TotalSeconds:F0}s)");
-                    });
+                    return show
+                        ? ProgressDisplay.Run("tokenizing", "images", data.Count, plainEvery: 1024, d => TokenCache.Build(cachePath, fp, tokenizer, batches, d))
+                        : TokenCache.Build(cachePath, fp, tokenizer, batches);
             }
             // Several ranks: rank 0 builds the cache; then the first rank of every other host builds its own copy if
             // that host does not see rank 0's file (no shared folder); then everyone opens it.
-            TokenCache? tokens = comm.Rank == 0 ? OpenOrBuild(say) : null;
+            TokenCache? tokens = comm.Rank == 0 ? OpenOrBuild(show: true) : null;
             comm.Barrier();
-            if (comm.Rank != 0 && comm.LocalRank == 0) tokens = OpenOrBuild(_ => { });
+            if (comm.Rank != 0 && comm.LocalRank == 0) tokens = OpenOrBuild(show: false);
             comm.Barrier();
             tokens ??= TokenCache.TryOpen(cachePath, fp, config.Tokenizer.PatchNums, legacyFp) ?? throw new MvarException($"{cachePath}: the token cache built by this host's first rank cannot be read");
 
@@ -300,7 +303,7 @@ public static class TrainCommand
             say($"{t.Arch}: {model.ParameterCount():N0} parameters, {tokens.Count} images ({dataSpec}), {trainer.Order.ItersPerEpoch} steps/epoch, {trainer.TotalSteps} steps, lr {config.Training!.LearningRate:g3}" +
                               (trainer.NextStep > 0 ? $", resuming at step {trainer.NextStep}" : ""));
             int K = layout.Count;
-            return RunLoop(trainer, outDir, p.GetValue(common.StopAfter), common.SnapshotEveryOf(p), onEpochEnd: null,
+            return RunLoop(trainer, outDir, p.GetValue(common.StopAfter), common.SnapshotEveryOf(p), epochImage: null,
                 describe: m => $"Lm {Get(m, "Lm"):F3} acc {Get(m, "Accm"):F1}% [" +
                                string.Join(" ", Enumerable.Range(0, K).Where(si => m.ContainsKey($"L_s{si}")).Select(si => $"s{si} {m[$"L_s{si}"]:F2}/{m[$"acc_s{si}"]:F0}%")) + "]");
         }));
@@ -311,7 +314,7 @@ public static class TrainCommand
     static double Get(IReadOnlyDictionary<string, double> m, string k) => m.TryGetValue(k, out var v) ? v : double.NaN;
     static void Warn(string message) => Console.Error.WriteLine($"warning: {message}");
 
-    static int RunLoop(Trainer trainer, string outDir, long? stopAfter, long snapshotEvery, Action<int>? onEpochEnd, Func<IReadOnlyDictionary<string, double>, string> describe)
+    static int RunLoop(Trainer trainer, string outDir, long? stopAfter, long snapshotEvery, (string, Func<int, string>)? epochImage, Func<IReadOnlyDictionary<string, double>, string> describe)
     {
         bool stop = false;
         ConsoleCancelEventHandler handler = (_, e) =>
@@ -325,23 +328,26 @@ public static class TrainCommand
         long startStep = trainer.NextStep;
         try
         {
-            var outcome = TrainingRun.Run(trainer, outDir, new RunOptions
+            RunOutcome Train(ProgressDisplay? display) => TrainingRun.Run(trainer, outDir, new RunOptions
             {
                 StopRequested = () => stop,
                 StopAfter = stopAfter,
                 SnapshotEvery = snapshotEvery,
-                OnEpochEnd = onEpochEnd,
+                EpochImage = epochImage,
+                OnStep = display == null ? null : (step, m) => display.Report(new WorkProgress(step + 1, trainer.TotalSteps, m.TryGetValue("loss", out var l) && !double.IsNaN(l) ? l : null)),
                 OnLog = (step, m) =>
                 {
                     long done = trainer.NextStep - startStep;
                     double rate = done / Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
                     var eta = TimeSpan.FromSeconds((trainer.TotalSteps - trainer.NextStep) / Math.Max(rate, 1e-9));
-                    string line = string.Create(CultureInfo.InvariantCulture,
-                        $"step {step + 1}/{trainer.TotalSteps} ep {trainer.Epoch} loss {Get(m, "loss"):F4} {describe(m)} lr {Get(m, "lr"):g3} {rate:F2} it/s ETA {eta:hh\\:mm\\:ss}");
-                    AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 200);
-                    AnsiConsole.MarkupLine(Markup.Escape(line));
+                    display!.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"step {step + 1}/{trainer.TotalSteps} ep {trainer.Epoch} loss {Get(m, "loss"):F4} {describe(m)} lr {Get(m, "lr"):g3} {rate:F2} it/s ETA {eta:hh\\:mm\\:ss}"));
                 },
             });
+            // rank 0 shows the steps (a live bar in a terminal; redirected, the log lines above are the progress)
+            var outcome = trainer.IsRoot
+                ? ProgressDisplay.Run(trainer.Kind, "steps", trainer.TotalSteps, plainEvery: 0, Train, start: startStep)
+                : Train(null);
             if (!trainer.IsRoot) return outcome == RunOutcome.Interrupted ? ExitInterrupted : 0;
             TryPlot(outDir);
             if (trainer.Comm.Size > 1)

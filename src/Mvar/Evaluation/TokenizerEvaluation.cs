@@ -63,8 +63,8 @@ public sealed record TokenizerEvaluationOptions
     public Tensor? ReferenceFeatures_ND { get; init; }
     /// <summary>The first images kept (originals and reconstructions) for a grid.</summary>
     public int GridImages { get; init; } = 16;
-    /// <summary>Called after every batch: images done, of total, seconds so far.</summary>
-    public Action<int, int, double>? Progress { get; init; }
+    /// <summary>Told after every batch: images done, of total.</summary>
+    public IProgress<WorkProgress>? Progress { get; init; }
 }
 
 /// <summary>The report and the first <see cref="TokenizerEvaluationOptions.GridImages"/> originals and reconstructions (N, 3, H, W) in [-1, 1], 8-bit values.</summary>
@@ -139,7 +139,7 @@ public static class TokenizerEvaluation
                         gridOriginals.Add(Npz.FromUint8NHWC(origU8).narrow(0, 0, keep).DetachFromDisposeScope());
                         gridRecs.Add(rec.narrow(0, 0, keep).DetachFromDisposeScope());
                     }
-                    o.Progress?.Invoke(start + indices.Count, n, sw.Elapsed.TotalSeconds);
+                    o.Progress?.Report(new WorkProgress(start + indices.Count, n));
                 }
             if (psnr.Count == 0) throw new MvarException("no image of the data set could be read");
 

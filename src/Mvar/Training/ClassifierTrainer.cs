@@ -14,12 +14,13 @@ public sealed record ClassifierEpoch(int Epoch, double TrainLoss, double TestAcc
 
 /// <summary>
 /// Trains <see cref="FashionClassifier"/> (the feature network of the metrics) with AdamW and a cosine learning rate,
-/// random horizontal flips, and reports test accuracy after each epoch. Deterministic for a seed.
+/// random horizontal flips, and reports test accuracy after each epoch (and the steps done, with their loss, through
+/// <c>progress</c>). Deterministic for a seed.
 /// </summary>
 public static class ClassifierTrainer
 {
     public static List<ClassifierEpoch> Train(FashionClassifier net, IImageDataset train, IImageDataset test, ClassifierOptions o,
-        Action<int, int, double>? onStep = null, Action<ClassifierEpoch>? onEpoch = null)
+        IProgress<WorkProgress>? progress = null, Action<ClassifierEpoch>? onEpoch = null)
     {
         var pre = new Preprocess(FashionClassifier.Side, 1, MidReso: 1.0, HFlip: true, Pad: true);
         var trainBatches = new ImageBatches(train, pre);
@@ -44,7 +45,7 @@ public static class ClassifierTrainer
                 opt.step();
                 double l = loss.item<float>();
                 lossSum += l;
-                onStep?.Invoke(it + 1, order.ItersPerEpoch, l);
+                progress?.Report(new WorkProgress(step + 1, total, l));
             }
             var e = new ClassifierEpoch(epoch, lossSum / order.ItersPerEpoch, Accuracy(net, test), sw.Elapsed.TotalSeconds);
             results.Add(e);

@@ -118,7 +118,7 @@ public sealed class TokenCache : ITokenData
     /// Tokenizes every sample (evaluation pre-processing: centre crop, no flip) and writes the cache atomically.
     /// Unreadable samples follow <paramref name="batches"/>' policy (skipped ones are simply not in the cache).
     /// </summary>
-    public static TokenCache Build(string path, long fingerprint, VqVae vae, ImageBatches batches, Action<int, int>? progress = null, int chunk = 32)
+    public static TokenCache Build(string path, long fingerprint, VqVae vae, ImageBatches batches, IProgress<WorkProgress>? progress = null, int chunk = 32)
     {
         var data = batches.Data;
         int K = vae.PatchNums.Length, L = vae.PatchNums.Sum(p => p * p);
@@ -134,13 +134,15 @@ public sealed class TokenCache : ITokenData
                     using var scope = NewDisposeScope();
                     var idx = Enumerable.Range(start, Math.Min(chunk, data.Count - start)).ToList();
                     var b = batches.Load(idx, train: false);
-                    progress?.Invoke(Math.Min(start + chunk, data.Count), data.Count);
-                    if (b is null) continue;
-                    var (img, lbl) = b.Value;
-                    var codes = cat(vae.ImgToIdxBl(img), 1).to_type(ScalarType.Int32).contiguous();
-                    var arr = codes.data<int>().ToArray();
-                    foreach (var v in arr) tok.Write(v);
-                    labels.AddRange(lbl.data<long>().ToArray().Select(x => (int)x));
+                    if (b is { } loaded)
+                    {
+                        var (img, lbl) = loaded;
+                        var codes = cat(vae.ImgToIdxBl(img), 1).to_type(ScalarType.Int32).contiguous();
+                        var arr = codes.data<int>().ToArray();
+                        foreach (var v in arr) tok.Write(v);
+                        labels.AddRange(lbl.data<long>().ToArray().Select(x => (int)x));
+                    }
+                    progress?.Report(new WorkProgress(start + idx.Count, data.Count));
                 }
             }
             AtomicFile.Write(path, s =>

@@ -13,8 +13,11 @@ public sealed class RunOptions
     public long? StopAfter { get; init; }
     /// <summary>Called on every logged step with the metrics averaged over the steps since the last log.</summary>
     public Action<long, IReadOnlyDictionary<string, double>>? OnLog { get; init; }
-    /// <summary>Called after each completed epoch (its index).</summary>
-    public Action<int>? OnEpochEnd { get; init; }
+    /// <summary>
+    /// After each completed epoch: writes a PNG (the epoch's index to the path written), which also goes to the
+    /// TensorBoard events as an image of this tag at the epoch's last step.
+    /// </summary>
+    public (string Tag, Func<int, string> Write)? EpochImage { get; init; }
     /// <summary>Called after each step with its raw metrics.</summary>
     public Action<long, IReadOnlyDictionary<string, double>>? OnStep { get; init; }
     public bool TensorBoard { get; init; } = true;
@@ -44,7 +47,7 @@ public static class TrainingRun
         trainer.BroadcastFromRoot();
         if (root) Directory.CreateDirectory(outDir);
         using var csv = root ? new CsvLog(Path.Combine(outDir, MetricsFile), trainer.MetricNames, trainer.NextStep) : null;
-        using var tb = root && options.TensorBoard ? new TfEventsWriter(outDir) : null;
+        var tb = root && options.TensorBoard ? new TensorBoardLog(outDir) : null;
         var wall = System.Diagnostics.Stopwatch.StartNew();
         var process = System.Diagnostics.Process.GetCurrentProcess();
         double wall0 = trainer.TrainSeconds, cpu0 = trainer.TrainCpuSeconds, cpuStart = process.TotalProcessorTime.TotalSeconds;
@@ -90,7 +93,11 @@ public static class TrainingRun
             if (step % t.LogEvery == 0 || last) Log(step);
             if (options.SnapshotEvery > 0 && (trainer.NextStep % options.SnapshotEvery == 0 || last)) Snapshot();
             if (trainer.NextStep % t.SaveEvery == 0 && !last) Save();
-            if (root && trainer.NextStep % trainer.Order.ItersPerEpoch == 0) options.OnEpochEnd?.Invoke((int)(trainer.NextStep / trainer.Order.ItersPerEpoch) - 1);
+            if (root && options.EpochImage is var (tag, write) && trainer.NextStep % trainer.Order.ItersPerEpoch == 0)
+            {
+                string png = write((int)(trainer.NextStep / trainer.Order.ItersPerEpoch) - 1);
+                tb?.Image(tag, png, step);
+            }
         }
         Save();
         if (root) WriteRunSummary(trainer, outDir);
