@@ -303,7 +303,13 @@ public static class TrainCommand
             say($"{t.Arch}: {model.ParameterCount():N0} parameters, {tokens.Count} images ({dataSpec}), {trainer.Order.ItersPerEpoch} steps/epoch, {trainer.TotalSteps} steps, lr {config.Training!.LearningRate:g3}" +
                               (trainer.NextStep > 0 ? $", resuming at step {trainer.NextStep}" : ""));
             int K = layout.Count;
-            return RunLoop(trainer, outDir, p.GetValue(common.StopAfter), common.SnapshotEveryOf(p), epochImage: null,
+            return RunLoop(trainer, outDir, p.GetValue(common.StopAfter), common.SnapshotEveryOf(p),
+                epochImage: ("samples", e =>
+                {
+                    string png = Path.Combine(outDir, $"samples-epoch{e + 1:D3}.png");
+                    trainer.SaveSamples(tokenizer, png);
+                    return png;
+                }),
                 describe: m => $"Lm {Get(m, "Lm"):F3} acc {Get(m, "Accm"):F1}% [" +
                                string.Join(" ", Enumerable.Range(0, K).Where(si => m.ContainsKey($"L_s{si}")).Select(si => $"s{si} {m[$"L_s{si}"]:F2}/{m[$"acc_s{si}"]:F0}%")) + "]");
         }));

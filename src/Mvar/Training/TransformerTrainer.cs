@@ -1,4 +1,6 @@
 using Mvar.Config;
+using Mvar.IO;
+using Mvar.Sampling;
 using Mvar.Tokenizer;
 using Mvar.Training.Distributed;
 using Mvar.Transformer;
@@ -90,6 +92,23 @@ public sealed class TransformerTrainer : Trainer
         var ce = F.cross_entropy(logits.reshape(-1, V), gt.reshape(-1), reduction: nn.Reduction.None, label_smoothing: T.Ls).view(B, -1);
         var loss = ce.mul(1.0 / Layout.L).sum(-1).mean();
         return (loss, logits);
+    }
+
+    /// <summary>
+    /// One sample of each of the first (at most 10) classes from the current weights, with a fixed seed and the
+    /// default sampling settings, as one PNG: the same draws every epoch, so the grids show what training changed.
+    /// Sampling uses its own generators, so the training's random stream (and an exact resume) is untouched.
+    /// </summary>
+    public void SaveSamples(VqVae vae, string path, ulong seed = 0)
+    {
+        using var scope = NewDisposeScope();
+        int n = Math.Min(model.NumClasses, 10);
+        var sampler = new ScaleSampler(model, vae);
+        var options = new SamplingOptions { Seed = seed, TopK = SamplingOptions.DefaultTopK(model.VocabSize) };
+        using var result = sampler.Sample(Enumerable.Range(0, n).Select(c => (long)c).ToList(), n, options);
+        Tensor images;
+        using (no_grad()) images = vae.FhatToImg(result.FHat);
+        ImageFiles.SaveGrid(ImageFiles.Unbatch(images), path, columns: n);
     }
 
     public override Dictionary<string, double> Step()

@@ -45,6 +45,15 @@ public class TrainCommandTests
         Assert.Equal(7, steps[^1]);
         r = CliRunner.Run("train", "transformer", "--resume", var_);   // a finished run: nothing left to do
         Assert.True(r.ExitCode == 0, r.StdErr + r.StdOut);
+        // a grid of one sample per class after each epoch (4 steps), also an image in the TensorBoard events
+        var grids = new[] { "samples-epoch001.png", "samples-epoch002.png" }.Select(f => Path.Combine(var_, f)).ToList();
+        Assert.All(grids, g => Assert.True(File.Exists(g), g));
+        var first = StbImageSharp.ImageResult.FromMemory(File.ReadAllBytes(grids[0]), StbImageSharp.ColorComponents.Grey);
+        Assert.True(first.Width > 8 * first.Height, $"{first.Width}x{first.Height}: not a row of one sample per class");
+        Assert.NotEqual(File.ReadAllBytes(grids[0]), File.ReadAllBytes(grids[1]));   // the weights changed, the draws did not
+        var sampleImages = Directory.GetFiles(var_, "events.out.tfevents.*").SelectMany(EventFileReader.Read)
+            .Where(e => e.Summary != null).SelectMany(e => e.Summary.Value.Where(x => x.Image != null).Select(x => (e.Step, x.Tag))).ToList();
+        Assert.Equal([(3L, "samples"), (7L, "samples")], sampleImages.OrderBy(i => i.Step));
 
         // MVAR on the same tokenizer, then both sample through the trained config
         r = CliRunner.Run("train", "transformer", "--arch", "mvar", "--config", Config, "--vae", vae, "--data", "fashion-mnist", "--limit", "32", "--out", mvar);
