@@ -43,7 +43,8 @@ public class TensorBoardEventsTests
         Train(stopAfter: null);                                // resumed: step 3, the second epoch's image
         long end = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
-        var files = Directory.GetFiles(dir, "events.out.tfevents.*");
+        // the first run's file first: the names carry whole seconds, so both may sort either way in a listing
+        var files = Directory.GetFiles(dir, "events.out.tfevents.*").OrderBy(f => f == first ? 0 : 1).ToArray();
         Assert.Equal(2, files.Length);                         // the resumed run adds its own file ...
         Assert.Equal(before, File.ReadAllBytes(first));        // ... and leaves the first one as it was
         var events = files.Select(EventFileReader.Read).ToList();
