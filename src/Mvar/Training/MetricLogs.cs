@@ -96,8 +96,6 @@ public sealed class TfEventsWriter : IDisposable
         Record(e.ToArray());
     }
 
-    public string Path_ => f.Name;
-
     static double Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
 
     public void Scalars(long step, IReadOnlyDictionary<string, double> values)

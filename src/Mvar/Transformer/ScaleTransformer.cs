@@ -282,13 +282,6 @@ public sealed class ScaleTransformer : nn.Module
         return new Conditioning(perBlock, head_nm.Modulation(cond_BD).DetachFromDisposeScope());
     }
 
-    /// <summary>Logits (B, pn*pn, V) of inference step <paramref name="si"/> for that scale's input tokens.</summary>
-    public Tensor StepLogits(Tensor x_BlC, Tensor cond_BD, int si, KvCache? cache, AttentionProbe? probe = null)
-    {
-        using var conditioning = PrepareConditioning(cond_BD);
-        return StepLogits(x_BlC, conditioning, si, cache, probe);
-    }
-
     /// <summary>Logits (B, pn*pn, V) of inference step <paramref name="si"/>, with the modulation vectors of <see cref="PrepareConditioning"/>.</summary>
     public Tensor StepLogits(Tensor x_BlC, Conditioning conditioning, int si, KvCache? cache, AttentionProbe? probe = null)
     {
