@@ -12,7 +12,7 @@ namespace Mvar.Cli;
 /// </summary>
 public static partial class Cli
 {
-    public const int ExitOk = 0, ExitUserError = 1, ExitInternalError = 70;
+    public const int ExitUserError = 1, ExitInternalError = 70;
 
     /// <summary>
     /// Parses and runs. Argument errors (unknown options, missing or malformed values) are one

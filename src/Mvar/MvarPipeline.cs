@@ -56,8 +56,7 @@ public sealed class MvarPipeline : IDisposable
     public static ModelConfig WithArch(ModelConfig config, string? arch)
     {
         if (arch == null) return config;
-        if (arch is not ("var" or "mvar")) throw new MvarException($"the architecture must be var or mvar, got \"{arch}\"");
-        return config.WithArch(arch);
+        return config.WithArch(Architectures.Parse(arch));
     }
 
     /// <summary>The official demo settings (cfg 1.5, top-p 0.96), top-k 900 or the whole vocabulary when smaller.</summary>

@@ -26,7 +26,7 @@ public class MvarPipelineTests
     public void TheShippedModelGivesTheSameImagesForTheSameSeedAsPngBytes()
     {
         using var mvar = MvarPipeline.FromPreset("fashion-mnist");
-        Assert.Equal("mvar", mvar.Config.Transformer!.Arch);
+        Assert.Equal(Architecture.Mvar, mvar.Config.Transformer!.Arch);
         var options = mvar.DefaultOptions with { Seed = 3 };
         using var a = mvar.Sample([mvar.ClassId("sneaker"), 8], options);
         using var b = mvar.Sample([7, 8], options);
@@ -50,7 +50,7 @@ public class MvarPipelineTests
     public void RandomClassesComeFromTheSeedAndTheVarTwinLoadsToo()
     {
         using var mvar = MvarPipeline.FromPreset("fashion-mnist", arch: "var");
-        Assert.Equal("var", mvar.Config.Transformer!.Arch);
+        Assert.Equal(Architecture.Var, mvar.Config.Transformer!.Arch);
         var options = mvar.DefaultOptions with { Seed = 5 };
         using var a = mvar.SampleRandom(3, options);
         using var b = mvar.SampleRandom(3, options);

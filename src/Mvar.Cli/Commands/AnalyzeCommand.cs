@@ -100,10 +100,10 @@ public static class AnalyzeCommand
             for (int b = 0; b < report.Depth; b++)
                 AttentionPlots.ScaleMassHeatmap(report, report.ScaleMassPerBlock[b], Path.Combine(outDir, "blocks", $"scale_mass_block{b}.png"), $"block {b}");
             AttentionPlots.WindowCurve(report, Path.Combine(outDir, "window_mass.png"));
-            if (report.Arch == "var")
+            if (report.AttendsEarlierScales)
                 AttentionPlots.WindowHeatmap(report, report.AdjacentWindowFraction, "mass on scale s-1 within k x k of the corresponding position", Path.Combine(outDir, "adjacent_window.png"));
             AttentionPlots.WindowHeatmap(report, report.OwnWindowFraction, "own-scale mass within k x k of the query", Path.Combine(outDir, "own_window.png"));
-            Console.Error.WriteLine($"wrote {outDir}: attention.json, scale_mass.png, window_mass.png, {(report.Arch == "var" ? "adjacent_window.png, " : "")}own_window.png, blocks/ ({report.Images} {(dir != null ? "images" : "samples")}, {report.Arch})");
+            Console.Error.WriteLine($"wrote {outDir}: attention.json, scale_mass.png, window_mass.png, {(report.AttendsEarlierScales ? "adjacent_window.png, " : "")}own_window.png, blocks/ ({report.Images} {(dir != null ? "images" : "samples")}, {report.Arch})");
             Console.Out.WriteLine(Summary(report));
             return 0;
         });
@@ -113,7 +113,7 @@ public static class AnalyzeCommand
     {
         string Curve(double?[] c) => string.Join(", ", r.Kernels.Select((k, i) => $"{k}: {(c[i] is { } v ? v.ToString("F3") : "-")}"));
         var lines = new List<string>();
-        if (r.Arch == "var")
+        if (r.AttendsEarlierScales)
         {
             var adj = Enumerable.Range(1, r.PatchNums.Length - 1).Select(s => r.ScaleMass[s][s - 1]).Where(v => v != null).Select(v => v!.Value).ToList();
             if (adj.Count > 0) lines.Add($"mean share of the attention on the adjacent coarser scale: {adj.Average():F3}");

@@ -74,7 +74,7 @@ public static class AttentionPlots
             if (legend != null) sc.LegendText = legend;
         }
         var adjColor = Colors.C0; var ownColor = Colors.C1;
-        bool var = r.Arch == "var";
+        bool var = r.AttendsEarlierScales;
         for (int b = 0; b < r.Depth; b++)
         {
             if (var) Line(r.AdjacentWindowCurvePerBlock[b], null, adjColor.WithAlpha(0.25), 1, false);

@@ -42,8 +42,8 @@ public static class CompareCommand
         shared.AddTo(cmd);
         return cmd.WithAction(p =>
         {
-            var varConfig = ModelOptions.ResolveConfig(p.GetValue(config), p.GetValue(preset), "var");
-            var mvarConfig = ModelOptions.ResolveConfig(p.GetValue(config), p.GetValue(preset), "mvar");
+            var varConfig = ModelOptions.ResolveConfig(p.GetValue(config), p.GetValue(preset), Architecture.Var);
+            var mvarConfig = ModelOptions.ResolveConfig(p.GetValue(config), p.GetValue(preset), Architecture.Mvar);
             var files = ResolveFiles(p.GetValue(preset), p.GetValue(vae), p.GetValue(var), p.GetValue(mvar));
             foreach (var (what, path) in new[] { ("tokenizer", files.vae), ("VAR", files.var), ("MVAR", files.mvar) })
                 if (!File.Exists(path)) throw new CheckpointException($"{what} checkpoint not found: {path}");
@@ -117,7 +117,7 @@ public static class CompareCommand
         var missing = new[] { ("--vae", vae), ("--var", var), ("--mvar", mvar) }.Where(g => g.Item2 == null).Select(g => g.Item1).ToList();
         if (shipped == null && missing.Count > 0)
             throw new MvarException($"give --preset {string.Join("|", ShippedModel.Names)} or the checkpoints (missing: {string.Join(", ", missing)})");
-        return (vae ?? shipped!.TokenizerPath, var ?? shipped!.TransformerPath("var"), mvar ?? shipped!.TransformerPath("mvar"));
+        return (vae ?? shipped!.TokenizerPath, var ?? shipped!.TransformerPath(Architecture.Var), mvar ?? shipped!.TransformerPath(Architecture.Mvar));
     }
 
     /// <summary>

@@ -58,8 +58,15 @@ public sealed class ModelOptions
     {
         var c = Choose(config, preset, resolution);
         if (c.Transformer == null) throw new ConfigException($"{config ?? preset}: the configuration has no transformer section");
-        if (arch is not (null or "var" or "mvar")) throw new MvarException($"--arch must be var or mvar, got \"{arch}\"");
-        return MvarPipeline.WithArch(c, arch);
+        return arch == null ? c : c.WithArch(Architectures.Parse(arch, "--arch"));
+    }
+
+    /// <summary>The configuration of --config / --preset as <paramref name="arch"/>.</summary>
+    internal static ModelConfig ResolveConfig(string? config, string? preset, Architecture arch)
+    {
+        var c = Choose(config, preset, null);
+        if (c.Transformer == null) throw new ConfigException($"{config ?? preset}: the configuration has no transformer section");
+        return c.WithArch(arch);
     }
 
     /// <summary>The tokenizer checkpoint: --vae, or the shipped preset's tokenizer.</summary>

@@ -57,7 +57,7 @@ public static class SampleCommand
             using var _m = transformer;
             if (computeType != ScalarType.Float32) transformer.ToComputeType(computeType);
             var sampler = new ScaleSampler(transformer, tokenizer);
-            Console.Error.WriteLine($"loaded {t.Arch} (depth {t.Depth}, {transformer.ParameterCount() / 1e6:F1}M parameters) in {total.Elapsed.TotalSeconds:F1}s");
+            Console.Error.WriteLine($"loaded {t.Arch.Name()} (depth {t.Depth}, {transformer.ParameterCount() / 1e6:F1}M parameters) in {total.Elapsed.TotalSeconds:F1}s");
 
             var perScale = new List<Tensor>();   // (B, C, H, W) per scale, for the progression grid
             using var result = sampler.Sample(classList, randomCount, options, step =>

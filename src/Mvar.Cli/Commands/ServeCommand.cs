@@ -62,9 +62,10 @@ public static class ServeCommand
         if (shipped == null || p.GetValue(models.Model) != null || p.GetValue(models.Arch) != null)
         {
             var (tokenizer, transformer) = models.Load(p, config);
-            return new ServedModels(config, tokenizer, new Dictionary<string, ScaleTransformer> { [config.Transformer.Arch] = transformer }, names);
+            return new ServedModels(config, tokenizer, new Dictionary<string, ScaleTransformer> { [config.Transformer.Arch.Name()] = transformer }, names);
         }
-        var archs = new[] { config.Transformer.Arch, config.Transformer.Arch == "mvar" ? "var" : "mvar" }
+        var configured = config.Transformer.Arch;
+        var archs = Enum.GetValues<Architecture>().OrderBy(a => a != configured)   // the configuration's first
             .Where(a => File.Exists(shipped.TransformerPath(a))).ToArray();
         if (archs.Length == 0) throw new CheckpointException($"model checkpoint not found: {shipped.TransformerPath(config.Transformer.Arch)}");
         string vae = ModelOptions.VaePath(p.GetValue(models.Vae), preset);
@@ -73,7 +74,7 @@ public static class ServeCommand
         var vqvae = VqVaeLoader.Load(config.Tokenizer, vae);
         try
         {
-            foreach (var arch in archs) loaded[arch] = ScaleTransformer.Load(config.WithArch(arch), shipped.TransformerPath(arch), p.GetValue(models.Key));
+            foreach (var arch in archs) loaded[arch.Name()] = ScaleTransformer.Load(config.WithArch(arch), shipped.TransformerPath(arch), p.GetValue(models.Key));
             return new ServedModels(config, vqvae, loaded, names);
         }
         catch

@@ -241,8 +241,8 @@ public static class TrainCommand
             Action<string> say = comm.Rank == 0 ? Console.WriteLine : _ => { };
             var (config, outDir, dataSpec, info) = common.Resolve(p, "transformer");
             if (config.Transformer == null) throw new MvarException("the configuration has no transformer section");
-            if (p.GetValue(arch) is string a) config = config.WithArch(a);
-            else if (info.TryGetValue("arch", out var savedArch)) config = config.WithArch(savedArch);
+            if (p.GetValue(arch) is string a) config = config.WithArch(Architectures.Parse(a, "--arch"));
+            else if (info.TryGetValue("arch", out var savedArch)) config = config.WithArch(Architectures.Parse(savedArch, $"the arch recorded in {outDir}"));
             string vaePath = p.GetValue(vae) ?? Common.StoredPath(info, "vae", outDir) ?? throw new MvarException("give --vae (the tokenizer checkpoint)");
             int localBatch = Math.Max(1, (config.Training ?? new TrainingConfig()).BatchSize / comm.Size);
             TrainingMemory.Require(TrainingMemory.Transformer(config, localBatch), "transformer", localBatch);
@@ -280,7 +280,7 @@ public static class TrainCommand
 
             var layout = new ScaleLayout(config.Tokenizer.PatchNums);
             bool useVarMask = p.GetValue(varMask) || info.GetValueOrDefault("var_mask_in_small_group") == "true";
-            IAttentionPattern? pattern = t.IsMvar && useVarMask ? new MvarAttentionPattern(layout, t.KernelSize, t.RefineStep, varMaskInSmallGroup: true) : null;
+            IAttentionPattern? pattern = useVarMask ? AttentionPatterns.For(t, layout, varMaskInSmallGroup: true) : null;
             using var model = ScaleTransformer.Create(config, pattern, initWeights: true, initGenerator: new Generator((ulong)config.Training!.Seed));
             string? init = p.GetValue(initFrom);
             if (init != null)
@@ -291,7 +291,7 @@ public static class TrainCommand
             }
             using var trainer = new TransformerTrainer(config, model, tokenizer.Quantize, tokens, comm);
             foreach (var (k, v) in info) trainer.Info[k] = v;
-            trainer.Info["data"] = DataSets.Absolute(dataSpec); trainer.Info["arch"] = t.Arch;
+            trainer.Info["data"] = DataSets.Absolute(dataSpec); trainer.Info["arch"] = t.Arch.Name();
             Common.StorePath(trainer.Info, "vae", outDir, vaePath);
             Common.StorePath(trainer.Info, "cache", outDir, cachePath);
             trainer.Info["var_mask_in_small_group"] = useVarMask ? "true" : "false";
@@ -300,7 +300,7 @@ public static class TrainCommand
             else if (comm.Rank == 0) AtomicFile.WriteAllText(Path.Combine(outDir, "config.json"), config.ToJson());
             if (trainer.NeverTrainedWarning is string w && comm.Rank == 0) Console.Error.WriteLine($"warning: {w}");
 
-            say($"{t.Arch}: {model.ParameterCount():N0} parameters, {tokens.Count} images ({dataSpec}), {trainer.Order.ItersPerEpoch} steps/epoch, {trainer.TotalSteps} steps, lr {config.Training!.LearningRate:g3}" +
+            say($"{t.Arch.Name()}: {model.ParameterCount():N0} parameters, {tokens.Count} images ({dataSpec}), {trainer.Order.ItersPerEpoch} steps/epoch, {trainer.TotalSteps} steps, lr {config.Training!.LearningRate:g3}" +
                               (trainer.NextStep > 0 ? $", resuming at step {trainer.NextStep}" : ""));
             int K = layout.Count;
             return RunLoop(trainer, outDir, p.GetValue(common.StopAfter), common.SnapshotEveryOf(p),

@@ -28,7 +28,7 @@ public sealed class ServedModels : IDisposable
     public IReadOnlyDictionary<string, ScaleTransformer> Transformers { get; }
     public IReadOnlyDictionary<string, ScaleSampler> Samplers { get; }
     /// <summary>The architecture a request without "arch" gets: the configuration's, when loaded.</summary>
-    public string DefaultArch => Transformers.ContainsKey(Config.Transformer!.Arch) ? Config.Transformer.Arch : Transformers.Keys.First();
+    public string DefaultArch => Transformers.ContainsKey(Config.Transformer!.Arch.Name()) ? Config.Transformer.Arch.Name() : Transformers.Keys.First();
     public int NumClasses { get; }
     public int VocabSize { get; }
     public string[] ClassNames { get; }

@@ -23,25 +23,19 @@ public static class AttentionAnalyzer
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         var x = vae.Quantize.IdxBlToVarInput(tokens);   // (B, L - first_l, Cvae) or null
-        if (!model.Pattern.UsesKvCache && model.Pattern is MvarAttentionPattern)
+        foreach (var (first, end) in model.Pattern.ProbeForwards())
         {
-            for (int si = 0; si < layout.Count; si++)
-            {
-                using var step = NewDisposeScope();
-                Tensor? xi = si == 0 ? null : x!.narrow(1, layout.Begin(si) - layout.FirstL, layout.End(si) - layout.Begin(si));
-                int s = si;
-                model.Forward(labels_B, xi, si, si + 1, probe: p => stats.Add(p.Block, s, p.Probs_BHqk, p.Unwindowed));
-            }
+            using var step = NewDisposeScope();
+            Tensor? xi = end == 1 || x is null ? null
+                : first == 0 ? x.narrow(1, 0, layout.End(end - 1) - layout.FirstL)
+                : x.narrow(1, layout.Begin(first) - layout.FirstL, layout.End(end - 1) - layout.Begin(first));
+            model.Forward(labels_B, xi, first, end, probe: p => stats.Add(p.Block, first, p.Probs_BHqk, p.Unwindowed));
         }
-        else model.Forward(labels_B, x, 0, layout.Count, probe: p => stats.Add(p.Block, 0, p.Probs_BHqk, p.Unwindowed));
         stats.AddImages((int)labels_B.shape[0]);
     }
 
     /// <summary>Where the curves start: MVAR's neighbourhood scales (refine_step on), VAR's scales with a predecessor (1 on).</summary>
-    public static int CurveFromScale(ScaleTransformer model) =>
-        model.Config.IsMvar ? Math.Min(model.Config.RefineStep, model.Layout.Count - 1) : 1;
+    public static int CurveFromScale(ScaleTransformer model) => model.Pattern.ProbeCurveFromScale;
 
-    public static AttentionReport Report(AttentionStatistics stats, ScaleTransformer model) =>
-        stats.Report(model.Config.Arch, CurveFromScale(model),
-            model.Config.IsMvar ? model.Config.KernelSize : null, model.Config.IsMvar ? model.Config.RefineStep : null);
+    public static AttentionReport Report(AttentionStatistics stats, ScaleTransformer model) => stats.Report(model.Pattern);
 }

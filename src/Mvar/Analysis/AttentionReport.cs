@@ -11,7 +11,10 @@ namespace Mvar.Analysis;
 /// </summary>
 public sealed record AttentionReport
 {
+    /// <summary>"var" or "mvar".</summary>
     public string Arch { get; init; } = "";
+    /// <summary>Whether the model's queries attend to earlier scales (VAR): then the adjacent-scale numbers (b) apply.</summary>
+    public bool AttendsEarlierScales { get; init; }
     public int[] PatchNums { get; init; } = [];
     public int[] Kernels { get; init; } = [];
     public int Images { get; init; }

@@ -1,3 +1,4 @@
+using Mvar.Config;
 using Mvar.Transformer;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -128,10 +129,11 @@ public sealed class AttentionStatistics
     /// <summary>
     /// The normalised numbers. Scale mass: per block, mean over (image, head, query) of each row; averaged over blocks.
     /// Window fractions: window mass / mass on that scale, pooled over images, heads and queries (and blocks for the
-    /// block average); the curves pool the query scales from <paramref name="curveFromScale"/> on.
+    /// block average); the curves pool the query scales from the pattern's <see cref="IAttentionPattern.ProbeCurveFromScale"/> on.
     /// </summary>
-    public AttentionReport Report(string arch, int curveFromScale, int? kernelSize = null, int? refineStep = null)
+    public AttentionReport Report(IAttentionPattern pattern)
     {
+        int curveFromScale = pattern.ProbeCurveFromScale;
         int D = Depth, nk = Kernels.Count;
         double?[][] Mass(int? block)
         {
@@ -158,8 +160,9 @@ public sealed class AttentionStatistics
 
         return new AttentionReport
         {
-            Arch = arch, PatchNums = Layout.PatchNums.ToArray(), Kernels = Kernels.ToArray(), Images = Images, Depth = D,
-            KernelSize = kernelSize, RefineStep = refineStep, CurveFromScale = curveFromScale,
+            Arch = pattern.Arch.Name(), PatchNums = Layout.PatchNums.ToArray(), Kernels = Kernels.ToArray(), Images = Images, Depth = D,
+            KernelSize = pattern.Window?.KernelSize, RefineStep = pattern.Window?.FromScale, CurveFromScale = curveFromScale,
+            AttendsEarlierScales = pattern.AttendsEarlierScales,
             ScaleMass = Mass(null),
             ScaleMassPerBlock = Enumerable.Range(0, D).Select(b => Mass(b)).ToArray(),
             AdjacentWindowFraction = PerScale(null, adjWindow, AdjDen, 1),

@@ -98,6 +98,11 @@ public static class ConfigSchema
         var kind = value.GetValueKind();
         if (inner == typeof(bool)) { if (kind is not (JsonValueKind.True or JsonValueKind.False)) problems.Add($"{at}: must be true or false, got {Show(value)}"); }
         else if (inner == typeof(string)) { if (kind != JsonValueKind.String) problems.Add($"{at}: must be a string, got {Show(value)}"); }
+        else if (inner == typeof(Architecture))
+        {
+            if (kind != JsonValueKind.String || !Architectures.TryParse(value.GetValue<string>(), out _))
+                problems.Add($"{at}: must be \"var\" or \"mvar\", got {Show(value)}");
+        }
         else if (inner == typeof(int) || inner == typeof(long))
         {
             long min = inner == typeof(int) ? int.MinValue : long.MinValue, max = inner == typeof(int) ? int.MaxValue : long.MaxValue;

@@ -70,11 +70,14 @@ public sealed record ModelConfig
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     /// <summary>The same model with the transformer's arch replaced (sampling one checkpoint both ways).</summary>
-    public ModelConfig WithArch(string arch)
+    public ModelConfig WithArch(Architecture arch)
     {
         if (Transformer == null) throw new ConfigException("the configuration has no transformer section");
         var c = this with { Transformer = Transformer with { Arch = arch } };
         c.Validate();
         return c;
     }
+
+    /// <summary>The same model with the architecture named <paramref name="arch"/> ("var" or "mvar").</summary>
+    public ModelConfig WithArch(string arch) => WithArch(Architectures.Parse(arch));
 }

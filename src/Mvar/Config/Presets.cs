@@ -27,7 +27,7 @@ public static class Presets
     /// (<c>build_vae_var</c>). MVAR's <c>refine_step</c> 8 and <c>kernel_size</c> 7 are the official code's fixed
     /// defaults at every resolution (at 512 px neighbourhood attention starts at 24x24, at 1024 px at 16x16).
     /// </summary>
-    static ModelConfig Official(string arch, int depth, int resolution = 256, bool sharedAln = false) => new()
+    static ModelConfig Official(Architecture arch, int depth, int resolution = 256, bool sharedAln = false) => new()
     {
         Tokenizer = Vae256 with { PatchNums = PatchNums(resolution) },
         Transformer = new TransformerConfig
@@ -40,15 +40,15 @@ public static class Presets
     public static IReadOnlyDictionary<string, ModelConfig> All { get; } = new Dictionary<string, ModelConfig>
     {
         ["vae-ch160v4096z32"] = new ModelConfig { Tokenizer = Vae256 },
-        ["var-d16"] = Official("var", 16),
-        ["var-d20"] = Official("var", 20),
-        ["var-d24"] = Official("var", 24),
-        ["var-d30"] = Official("var", 30),
+        ["var-d16"] = Official(Architecture.Var, 16),
+        ["var-d20"] = Official(Architecture.Var, 20),
+        ["var-d24"] = Official(Architecture.Var, 24),
+        ["var-d30"] = Official(Architecture.Var, 30),
         // var_d36.pth: the 512 px model of the VAR model zoo ("d36-s": shared AdaLN, train.py --saln=1 --pn=512)
-        ["var-d36-512"] = Official("var", 36, 512, sharedAln: true),
-        ["mvar-d16"] = Official("mvar", 16),
-        ["mvar-d20"] = Official("mvar", 20),
-        ["mvar-d24"] = Official("mvar", 24),
+        ["var-d36-512"] = Official(Architecture.Var, 36, 512, sharedAln: true),
+        ["mvar-d16"] = Official(Architecture.Mvar, 16),
+        ["mvar-d20"] = Official(Architecture.Mvar, 20),
+        ["mvar-d24"] = Official(Architecture.Mvar, 24),
     };
 
     public static ModelConfig Get(string name) =>

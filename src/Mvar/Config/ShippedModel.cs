@@ -13,7 +13,7 @@ public sealed record ShippedModel(string Name, string Folder)
 
     public string ConfigPath => Path.Combine(Folder, "config.json");
     public string TokenizerPath => Path.Combine(Folder, "tokenizer.safetensors");
-    public string TransformerPath(string arch) => Path.Combine(Folder, $"{arch}.safetensors");
+    public string TransformerPath(Architecture arch) => Path.Combine(Folder, $"{arch.Name()}.safetensors");
 
     public ModelConfig LoadConfig() => ModelConfig.Load(ConfigPath);
 

@@ -3,8 +3,8 @@ namespace Mvar.Config;
 /// <summary>The next-scale transformer (VAR's <c>VAR</c> / MVAR's <c>MVAR</c>). JSON keys are the snake_case names.</summary>
 public sealed record TransformerConfig
 {
-    /// <summary>"var" (block-causal over all scales, KV cache) or "mvar" (scale- and spatial-Markov).</summary>
-    public string Arch { get; init; } = "mvar";
+    /// <summary>VAR (block-causal over all scales, KV cache) or MVAR (scale- and spatial-Markov); "var" / "mvar" in JSON.</summary>
+    public Architecture Arch { get; init; } = Architecture.Mvar;
     public int Depth { get; init; } = 16;
     public int EmbedDim { get; init; } = 1024;
     public int NumHeads { get; init; } = 16;
@@ -20,7 +20,6 @@ public sealed record TransformerConfig
     /// <summary>Optional names of the classes (labels of sample grids, the serving page); null: class ids.</summary>
     public string[]? ClassNames { get; init; }
 
-    public bool IsMvar => Arch == "mvar";
     public int HeadDim => EmbedDim / NumHeads;
     public string ClassName(long id) => ClassNames != null && id >= 0 && id < ClassNames.Length ? ClassNames[id] : $"class {id}";
 
@@ -33,7 +32,7 @@ public sealed record TransformerConfig
 
     public void Validate(TokenizerConfig tokenizer)
     {
-        Require(Arch is "var" or "mvar", $"transformer.arch must be \"var\" or \"mvar\", got \"{Arch}\"");
+        Require(Enum.IsDefined(Arch), $"transformer.arch must be \"var\" or \"mvar\", got {(int)Arch}");
         Require(Depth is >= 1 and <= 128, $"transformer.depth must be in [1, 128], got {Depth}");
         Require(EmbedDim is >= 1 and <= 16384, $"transformer.embed_dim must be in [1, 16384], got {EmbedDim}");
         Require(NumHeads is >= 1 and <= 1024, $"transformer.num_heads must be in [1, 1024], got {NumHeads}");
@@ -48,8 +47,9 @@ public sealed record TransformerConfig
             $"transformer.class_names has {ClassNames?.Length} names but num_classes is {NumClasses}");
         int k = tokenizer.PatchNums.Length;
         Require(RefineStep >= 1 && RefineStep <= k, $"transformer.refine_step must be in [1, {k}] (the number of scales), got {RefineStep}");
-        if (IsMvar && RefineStep < k)
-            Require(KernelSize <= tokenizer.PatchNums[RefineStep],
+        if (RefineStep >= 1 && RefineStep < k && Enum.IsDefined(Arch)
+            && global::Mvar.Transformer.AttentionPatterns.For(this, new global::Mvar.Transformer.ScaleLayout(tokenizer.PatchNums)).Window is { } window)   // MVAR's neighbourhood
+            Require(window.KernelSize <= tokenizer.PatchNums[window.FromScale],
                 $"transformer.kernel_size ({KernelSize}) must not exceed the side of the first refine scale ({tokenizer.PatchNums[RefineStep]})");
     }
 

@@ -90,7 +90,7 @@ public static class LearningCurve
             var runs = ModelComparison.Run([(name, model)], vae, net, realFeatures_ND, options with { KeepImages = false, Progress = null });
             using var run = runs[0];
             var f = run.Figures;
-            var point = new CurvePoint(name, config.Transformer!.Arch, s.Step, s.WallSeconds, s.CpuSeconds, f.Fid, f.IsMean, f.Precision, f.Recall, f.ClassAccuracy);
+            var point = new CurvePoint(name, config.Transformer!.Arch.Name(), s.Step, s.WallSeconds, s.CpuSeconds, f.Fid, f.IsMean, f.Precision, f.Recall, f.ClassAccuracy);
             points.Add(point);
             progress?.Invoke(point, points.Count, snapshots.Count);
         }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Mvar.Config;
 using Mvar.IO;
 using Mvar.Sampling;
 using Mvar.Tokenizer;
@@ -141,10 +142,10 @@ public static class ModelComparison
                 double? accuracy = probs.shape[1] == numClasses
                     ? probs.argmax(1).eq(tensor(o.Classes.ToArray())).to_type(ScalarType.Float64).mean().item<double>() : null;
                 int firstBatch = Math.Min(B, n);
-                bool guided = o.Sampling.Cfg != 1.0 || s.Model.Pattern.GuidesAtCfgOne;
+                bool guided = s.Model.Pattern.Guides(o.Sampling.Cfg);
                 var figures = new ModelFigures
                 {
-                    Name = s.Name, Arch = t.Arch, Depth = t.Depth, Parameters = s.Model.ParameterCount(), Images = n,
+                    Name = s.Name, Arch = t.Arch.Name(), Depth = t.Depth, Parameters = s.Model.ParameterCount(), Images = n,
                     Fid = m.Fid, IsMean = m.IsMean, IsStd = m.IsStd, Precision = m.Precision, Recall = m.Recall,
                     ClassAccuracy = accuracy,
                     SecondsPerImage = (s.TransformerSeconds + s.DecodeSeconds) / n,

@@ -113,12 +113,13 @@ public sealed record SamplingBenchmarkResult
 /// <summary>The official PyTorch figures of the issue (same machine kind, oneDNN sgemm, 2 threads, B=1, cfg 1.5, top-k 900, top-p 0.96, median of 3).</summary>
 public sealed record OfficialReference(string Arch, double SecondsPerImage, double TransformerSeconds, double DecodeSeconds, double PeakRssMb, double RssAfterLoadMb, double? KvCacheMb)
 {
-    public static OfficialReference? For(string arch, int depth) => (arch, depth) switch
+    /// <param name="arch">the architecture's name in a result file</param>
+    public static OfficialReference? For(string arch, int depth) => Architectures.TryParse(arch, out var a) ? (a, depth) switch
     {
-        ("var", 16) => new("var", 9.86, 6.42, 3.45, 2271, 1843, 170),
-        ("mvar", 16) => new("mvar", 10.28, 5.71, 4.32, 2215, 1843, null),
+        (Architecture.Var, 16) => new(a.Name(), 9.86, 6.42, 3.45, 2271, 1843, 170),
+        (Architecture.Mvar, 16) => new(a.Name(), 10.28, 5.71, 4.32, 2215, 1843, null),
         _ => null,
-    };
+    } : null;
 }
 
 /// <summary>
@@ -151,7 +152,7 @@ public static class SamplingBenchmark
         double loadSeconds = sw.Elapsed.TotalSeconds;
         double rssAfterLoad = ProcessMemory.CurrentMb;
         long parameters = model.ParameterCount();
-        log($"built {t.Arch}-d{t.Depth} ({parameters / 1e6:F1}M parameters) and its tokenizer with random weights in {loadSeconds:F1}s; RSS {rssAfterLoad:F0} MB; {get_num_threads()} threads");
+        log($"built {t.Arch.Name()}-d{t.Depth} ({parameters / 1e6:F1}M parameters) and its tokenizer with random weights in {loadSeconds:F1}s; RSS {rssAfterLoad:F0} MB; {get_num_threads()} threads");
 
         // ---- GEMM peak
         bool quietCheck = o.QuietShare < 1;
@@ -160,7 +161,7 @@ public static class SamplingBenchmark
         double gemmPeak = o.GemmSize > 0 ? GemmPeak(o.GemmSize) : double.NaN;
         if (o.GemmSize > 0) log($"fp32 GEMM peak ({o.GemmSize}^3 matmul): {gemmPeak:F1} GFLOP/s");
 
-        bool guided = o.Sampling.Cfg != 1.0 || model.Pattern.GuidesAtCfgOne;
+        bool guided = model.Pattern.Guides(o.Sampling.Cfg);
         var flops = SamplingFlops.For(t, config.Tokenizer, o.Batch, guided);
         double gflopsPerImage = flops.Total / o.Batch / 1e9;
 
@@ -234,7 +235,7 @@ public static class SamplingBenchmark
         double achieved = gflopsPerImage / trans;
         return new SamplingBenchmarkResult
         {
-            Name = o.Name, Arch = t.Arch, Depth = t.Depth, Parameters = parameters, Batch = o.Batch, Repeats = o.Repeats, Warmup = o.Warmup,
+            Name = o.Name, Arch = t.Arch.Name(), Depth = t.Depth, Parameters = parameters, Batch = o.Batch, Repeats = o.Repeats, Warmup = o.Warmup,
             Threads = get_num_threads(), Dtype = DtypeName(o.Dtype), Cfg = o.Sampling.Cfg, TopK = o.Sampling.TopK, TopP = o.Sampling.TopP,
             DecodeChunk = o.DecodeChunk == 0 ? o.Batch : Math.Min(o.DecodeChunk, o.Batch), ImageSize = config.Tokenizer.ImageSize,
             SecondsPerImage = trans + dec, TransformerSeconds = trans, DecodeSeconds = dec,

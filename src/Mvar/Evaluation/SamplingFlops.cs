@@ -20,6 +20,7 @@ public sealed record SamplingFlops(double WordEmbed, double AdaLn, double QkvPro
     public static SamplingFlops For(TransformerConfig t, TokenizerConfig tok, int batch, bool guided)
     {
         var layout = new ScaleLayout(tok.PatchNums);
+        var pattern = AttentionPatterns.For(t, layout);
         double C = t.EmbedDim, D = t.EmbedDim, V = tok.VocabSize, Cv = tok.ZChannels;
         double hidden = Math.Round(C * t.MlpRatio, MidpointRounding.ToEven);
         double Bx = guided ? 2.0 * batch : batch, depth = t.Depth;
@@ -27,7 +28,7 @@ public sealed record SamplingFlops(double WordEmbed, double AdaLn, double QkvPro
         for (int si = 0; si < layout.Count; si++)
         {
             double l = (double)layout.Side(si) * layout.Side(si), rows = Bx * l;
-            double keys = KeysPerQuery(t, layout, si);
+            double keys = pattern.KeysPerQuery(si);
             if (si > 0) we += rows * 2 * Cv * C;
             ada += (t.SharedAln ? 1 : depth) * Bx * 2 * D * 6 * C + Bx * 2 * D * 2 * C;
             qkv += depth * rows * 2 * (3 * C * C + C * C);
@@ -39,11 +40,5 @@ public sealed record SamplingFlops(double WordEmbed, double AdaLn, double QkvPro
     }
 
     /// <summary>Keys a query of scale <paramref name="si"/> attends to at inference.</summary>
-    public static double KeysPerQuery(TransformerConfig t, ScaleLayout layout, int si)
-    {
-        double l = (double)layout.Side(si) * layout.Side(si);
-        return !t.IsMvar ? layout.End(si)
-             : si < t.RefineStep ? l
-             : (double)Math.Min(t.KernelSize, layout.Side(si)) * Math.Min(t.KernelSize, layout.Side(si));
-    }
+    public static double KeysPerQuery(TransformerConfig t, ScaleLayout layout, int si) => AttentionPatterns.For(t, layout).KeysPerQuery(si);
 }

@@ -103,12 +103,13 @@ public sealed record TrainingBenchmarkResult
 /// </summary>
 public sealed record OfficialTrainingReference(string Arch, double[] SecondsPerStep, double PeakRssMbLow, double PeakRssMbHigh)
 {
-    public static OfficialTrainingReference? For(string arch, int depth, int batch) => (arch, depth, batch) switch
+    /// <param name="arch">the architecture's name in a result file</param>
+    public static OfficialTrainingReference? For(string arch, int depth, int batch) => Architectures.TryParse(arch, out var a) ? (a, depth, batch) switch
     {
-        ("var", 16, 2) => new("var", [22.4], 9531, 9531),
-        ("mvar", 16, 2) => new("mvar", [9.5, 8.7, 8.7], 6500, 6900),
+        (Architecture.Var, 16, 2) => new(a.Name(), [22.4], 9531, 9531),
+        (Architecture.Mvar, 16, 2) => new(a.Name(), [9.5, 8.7, 8.7], 6500, 6900),
         _ => null,
-    };
+    } : null;
 }
 
 /// <summary>
@@ -132,7 +133,7 @@ public static class TrainingBenchmark
 
         var layout = new ScaleLayout(config.Tokenizer.PatchNums);
         var baseTraining = config.Training ?? new TrainingConfig();
-        int cycle = t.IsMvar ? baseTraining.RatioK + layout.Count - t.RefineStep : 1;
+        int cycle = AttentionPatterns.For(t, layout).TrainingCycle(baseTraining.RatioK);
         // enough data and epochs that every step benchmarked lies inside the run (the lr schedule stays in range)
         int count = o.Batch * 4;
         long stepsNeeded = (long)cycle * (o.Warmup + o.Steps) + cycle;
@@ -152,7 +153,7 @@ public static class TrainingBenchmark
         double optimizerMb = 2 * trainableMb;
 
         using var trainer = new TransformerTrainer(config, model, quant, data);
-        log($"built {t.Arch}-d{t.Depth} ({parameters / 1e6:F1}M parameters, {weightsMb:F0} MB) with random weights; RSS {rssAfterLoad:F0} MB; " +
+        log($"built {t.Arch.Name()}-d{t.Depth} ({parameters / 1e6:F1}M parameters, {weightsMb:F0} MB) with random weights; RSS {rssAfterLoad:F0} MB; " +
             $"batch {o.Batch}; {get_num_threads()} threads");
 
         // the groups of one schedule cycle, in cycle order, with the cycle positions that train each
@@ -207,7 +208,7 @@ public static class TrainingBenchmark
         double cpuMean = results.Sum(r => r.CpuSecondsPerStep * r.StepsPerCycle) / results.Sum(r => r.StepsPerCycle);
         return new TrainingBenchmarkResult
         {
-            Name = o.Name, Arch = t.Arch, Depth = t.Depth, Parameters = parameters, Batch = o.Batch, Steps = o.Steps, Warmup = o.Warmup,
+            Name = o.Name, Arch = t.Arch.Name(), Depth = t.Depth, Parameters = parameters, Batch = o.Batch, Steps = o.Steps, Warmup = o.Warmup,
             Threads = get_num_threads(), ImageSize = config.Tokenizer.ImageSize, RatioK = training.RatioK, CycleLength = cycle,
             Groups = results.ToArray(), SecondsPerStep = mean, SecondsPerImage = mean / o.Batch, CpuSecondsPerStep = cpuMean,
             WeightsMb = weightsMb, GradientsMb = trainableMb, OptimizerStateMb = optimizerMb,

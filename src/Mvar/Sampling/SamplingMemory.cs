@@ -1,4 +1,5 @@
 using Mvar.Config;
+using Mvar.Transformer;
 
 namespace Mvar.Sampling;
 
@@ -18,7 +19,7 @@ public static class SamplingMemory
         var m = config.Transformer ?? new TransformerConfig();
         double B2 = 2.0 * n, L = t.TokenCount, C = m.EmbedDim, pn2 = (double)t.PatchNums[^1] * t.PatchNums[^1], S2 = (double)t.ImageSize * t.ImageSize;
         double weights = 4 * (m.ParameterEstimate(t) + 60.0 * t.Ch * t.Ch * t.ChMult.Max() * t.ChMult.Max());
-        double kvCache = m.IsMvar ? 0 : m.Depth * 2 * B2 * L * C * 4;
+        double kvCache = AttentionPatterns.For(m, t).UsesKvCache ? m.Depth * 2 * B2 * L * C * 4 : 0;
         double activations = B2 * pn2 * C * 4 * (m.MlpRatio + 8) + B2 * pn2 * t.VocabSize * 4 * 3;
         double decode = n * (double)t.Ch * t.ChMult[0] * S2 * 4 * 6;
         double images = n * 3 * S2 * 4 * (progression ? t.PatchNums.Length + 4 : 4);

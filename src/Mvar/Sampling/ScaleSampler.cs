@@ -97,7 +97,7 @@ public sealed class ScaleSampler(ScaleTransformer model, VqVae vae)
         var layout = Model.Layout;
         var quant = Vae.Quantize;
         int B = classes.Length, K = layout.Count, V = Model.VocabSize, Cvae = Model.Cvae;
-        bool guide = options.Cfg != 1.0 || Model.Pattern.GuidesAtCfgOne;
+        bool guide = Model.Pattern.Guides(options.Cfg);
         var stopwatch = Stopwatch.StartNew();
         var tokens = new List<Tensor>();
 

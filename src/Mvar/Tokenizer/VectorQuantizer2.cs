@@ -144,10 +144,9 @@ public sealed class VectorQuantizer2 : nn.Module
     /// <summary>
     /// Sums the per-scale embedding maps (B, Cvae, pn, pn) into f_hat: each is bicubic-upsampled to the last scale
     /// (except the last) and refined by its phi. Returns the cumulative f_hat after each scale (a copy each), or with
-    /// <paramref name="lastOne"/> a single-element list with the final f_hat. <paramref name="allToMaxScale"/> = false
-    /// is the official experimental variant that grows f_hat scale by scale.
+    /// <paramref name="lastOne"/> a single-element list with the final f_hat.
     /// </summary>
-    public List<Tensor> EmbedToFhat(IReadOnlyList<Tensor> ms_h_BChw, bool allToMaxScale = true, bool lastOne = false)
+    public List<Tensor> EmbedToFhat(IReadOnlyList<Tensor> ms_h_BChw, bool lastOne = false)
     {
         using var _ = no_grad();
         var results = new List<Tensor>();
@@ -155,20 +154,12 @@ public sealed class VectorQuantizer2 : nn.Module
         int SN = PatchNums.Length;
         long HW = PatchNums[^1];
         using var scope = NewDisposeScope();
-        Tensor f_hat = allToMaxScale ? zeros(B, Cvae, HW, HW) : zeros(B, Cvae, PatchNums[0], PatchNums[0]);
+        var f_hat = zeros(B, Cvae, HW, HW);
         for (int si = 0; si < ms_h_BChw.Count; si++)
         {
-            if (allToMaxScale)
-            {
-                var h = ms_h_BChw[si];
-                if (si < SN - 1) h = Bicubic(h, HW);
-                f_hat.add_(ApplyPhi(si, SN, h));
-            }
-            else
-            {
-                f_hat = Bicubic(f_hat, PatchNums[si]);
-                f_hat.add_(ApplyPhi(si, SN, ms_h_BChw[si]));
-            }
+            var h = ms_h_BChw[si];
+            if (si < SN - 1) h = Bicubic(h, HW);
+            f_hat.add_(ApplyPhi(si, SN, h));
             if (!lastOne) results.Add(f_hat.clone());
         }
         if (lastOne) results.Add(f_hat);
@@ -235,7 +226,7 @@ public sealed class VectorQuantizer2 : nn.Module
     public (Tensor f_hat, Tensor vq_loss) Forward(Tensor f_BChw)
     {
         using var _ = no_grad();
-        long B = f_BChw.shape[0], C = f_BChw.shape[1], H = f_BChw.shape[2], W = f_BChw.shape[3];
+        long B = f_BChw.shape[0], C = f_BChw.shape[1], H = f_BChw.shape[2];
         int SN = PatchNums.Length;
         using var scope = NewDisposeScope();
         var f_rest = f_BChw.detach().clone();
@@ -268,7 +259,7 @@ public sealed class VectorQuantizer2 : nn.Module
     /// </summary>
     public (Tensor f_hat, Tensor vq_loss, List<Tensor> idx, Tensor rms_S) TrainingForward(Tensor f_BChw)
     {
-        long B = f_BChw.shape[0], C = f_BChw.shape[1], H = f_BChw.shape[2], W = f_BChw.shape[3];
+        long B = f_BChw.shape[0], C = f_BChw.shape[1], H = f_BChw.shape[2];
         int SN = PatchNums.Length;
         var idxs = new List<Tensor>();
         using var scope = NewDisposeScope();

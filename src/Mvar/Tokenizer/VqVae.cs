@@ -90,7 +90,7 @@ public sealed class VqVae : nn.Module
     public Tensor IdxBlToImg(IReadOnlyList<Tensor> ms_idx_Bl)
     {
         using var scope = NewDisposeScope();
-        var f_hat = quantize.EmbedToFhat(IdxBlToEmbed(ms_idx_Bl), allToMaxScale: true, lastOne: true)[0];
+        var f_hat = quantize.EmbedToFhat(IdxBlToEmbed(ms_idx_Bl), lastOne: true)[0];
         return FhatToImg(f_hat).MoveToOuterDisposeScope();
     }
 
@@ -99,7 +99,7 @@ public sealed class VqVae : nn.Module
     {
         var result = new List<Tensor>();
         using var scope = NewDisposeScope();
-        foreach (var f_hat in quantize.EmbedToFhat(IdxBlToEmbed(ms_idx_Bl), allToMaxScale: true, lastOne: false))
+        foreach (var f_hat in quantize.EmbedToFhat(IdxBlToEmbed(ms_idx_Bl), lastOne: false))
         {
             using var step = NewDisposeScope();
             result.Add(FhatToImg(f_hat).MoveToOuterDisposeScope());
@@ -136,13 +136,6 @@ public sealed class VqVae : nn.Module
     {
         train();
         foreach (var p in parameters()) p.requires_grad = true;
-    }
-
-    /// <summary>Back to inference: eval mode, no gradients.</summary>
-    public void DisableTraining()
-    {
-        eval();
-        foreach (var p in parameters()) p.requires_grad = false;
     }
 
     /// <summary>

@@ -50,11 +50,8 @@ public sealed class TransformerTrainer : Trainer
         var names = new List<string> { "loss", "Lm", "Accm", "lr", "wd", "grad_norm", "first_scale", "end_scale" };
         for (int si = 0; si < Layout.Count; si++) { names.Add($"L_s{si}"); names.Add($"acc_s{si}"); }
         metricNames = names.ToArray();
-        if (model.Config.IsMvar)
-        {
-            var never = MvarSchedule.NeverTrained(Layout.Count, model.Config.RefineStep, T.RatioK);
-            if (never.Count > 0) NeverTrainedWarning = $"with ratio_k {T.RatioK} the official MVAR schedule never trains scale(s) {string.Join(", ", never)} (K - refine_step > ratio_k); raise ratio_k or use ratio_k 1";
-        }
+        var never = model.Pattern.NeverTrained(T.RatioK);
+        if (never.Count > 0) NeverTrainedWarning = $"with ratio_k {T.RatioK} the official MVAR schedule never trains scale(s) {string.Join(", ", never)} (K - refine_step > ratio_k); raise ratio_k or use ratio_k 1";
     }
 
     /// <summary>Set when the official MVAR schedule skips some scales for these settings.</summary>
@@ -64,9 +61,7 @@ public sealed class TransformerTrainer : Trainer
         g => TrainingFlops.PerStep(model.Config, Config.Tokenizer, model.Pattern, g, Order.BatchSize));
 
     /// <summary>The scale group trained at global step <paramref name="step"/>.</summary>
-    public ScaleGroup GroupAt(long step) => model.Config.IsMvar
-        ? MvarSchedule.At(step, Layout.Count, model.Config.RefineStep, T.RatioK)
-        : MvarSchedule.Var(Layout.Count);
+    public ScaleGroup GroupAt(long step) => model.Pattern.TrainingGroup(step, T.RatioK);
 
     /// <summary>Splits gt_BL (B, L) into the per-scale token maps (B, pn*pn).</summary>
     public List<Tensor> Split(Tensor gt_BL) =>

@@ -1,3 +1,6 @@
+using Mvar.Config;
+using Mvar.Training;
+
 namespace Mvar.Transformer;
 
 /// <summary>
@@ -22,9 +25,9 @@ public sealed class MvarAttentionPattern : IAttentionPattern
     }
 
     public bool VarMaskInSmallGroup { get; }
-    public string Arch => "mvar";
+    public Architecture Arch => Architecture.Mvar;
     public bool UsesKvCache => false;
-    public bool GuidesAtCfgOne => false;
+    public bool Guides(double cfg) => cfg != 1.0;
 
     public AttentionSpec ForTeacherForcing(int firstScale, int endScale)
     {
@@ -44,4 +47,21 @@ public sealed class MvarAttentionPattern : IAttentionPattern
     }
 
     public TorchSharp.torch.Tensor FullMask() => AttentionMasks.WithinScale(layout, 0, layout.Count);
+
+    /// <summary>This scale's tokens below refine_step; kernel x kernel neighbours (at most the map) from refine_step on.</summary>
+    public double KeysPerQuery(int si)
+    {
+        int side = layout.Side(si);
+        return si < refineStep ? (double)side * side : (double)Math.Min(kernelSize, side) * Math.Min(kernelSize, side);
+    }
+
+    /// <summary>The official ratio_k cycle: ratio_k steps of the small-scale group, then one step per large scale.</summary>
+    public int TrainingCycle(int ratioK) => ratioK + layout.Count - refineStep;
+    public ScaleGroup TrainingGroup(long step, int ratioK) => MvarSchedule.At(step, layout.Count, refineStep, ratioK);
+    public IReadOnlyList<int> NeverTrained(int ratioK) => MvarSchedule.NeverTrained(layout.Count, refineStep, ratioK);
+
+    public IReadOnlyList<(int First, int End)> ProbeForwards() => Enumerable.Range(0, layout.Count).Select(si => (First: si, End: si + 1)).ToList();
+    public bool AttendsEarlierScales => false;
+    public int ProbeCurveFromScale => Math.Min(refineStep, layout.Count - 1);
+    public (int KernelSize, int FromScale)? Window => (kernelSize, refineStep);
 }

@@ -39,13 +39,13 @@ public sealed class ScaleTransformer : nn.Module
     /// <param name="initGenerator">the generator of that initialisation (null: the global one); seed it for reproducible runs</param>
     public ScaleTransformer(TransformerConfig config, TokenizerConfig tokenizer, IAttentionPattern? pattern = null, bool initWeights = true,
         Generator? initGenerator = null)
-        : base(config.IsMvar ? "MVAR" : "VAR")
+        : base(config.Arch.Name().ToUpperInvariant())
     {
         config.Validate(tokenizer);
         Config = config;
         Layout = new ScaleLayout(tokenizer.PatchNums);
         Pattern = pattern ?? DefaultPattern(config, Layout);
-        if (Pattern.Arch != config.Arch) throw new ArgumentException($"attention pattern {Pattern.Arch} does not fit arch {config.Arch}");
+        if (Pattern.Arch != config.Arch) throw new ArgumentException($"attention pattern {Pattern.Arch.Name()} does not fit arch {config.Arch.Name()}");
         Cvae = tokenizer.ZChannels; VocabSize = tokenizer.VocabSize;
         int C = config.EmbedDim, D = config.EmbedDim;
 
@@ -77,8 +77,7 @@ public sealed class ScaleTransformer : nn.Module
         eval();
     }
 
-    public static IAttentionPattern DefaultPattern(TransformerConfig config, ScaleLayout layout) =>
-        config.IsMvar ? new MvarAttentionPattern(layout, config.KernelSize, config.RefineStep) : new VarAttentionPattern(layout);
+    public static IAttentionPattern DefaultPattern(TransformerConfig config, ScaleLayout layout) => AttentionPatterns.For(config, layout);
 
     public static ScaleTransformer Create(ModelConfig config, IAttentionPattern? pattern = null, bool initWeights = true, Generator? initGenerator = null) =>
         new(config.Transformer ?? throw new ConfigException("the configuration has no transformer section"), config.Tokenizer, pattern, initWeights, initGenerator);
@@ -280,13 +279,6 @@ public sealed class ScaleTransformer : nn.Module
         var condOrGss = SharedCondition(cond_BD);
         var perBlock = blocks.Select(b => b.Modulation(condOrGss).DetachFromDisposeScope()).ToArray();
         return new Conditioning(perBlock, head_nm.Modulation(cond_BD).DetachFromDisposeScope());
-    }
-
-    /// <summary>Logits (B, pn*pn, V) of inference step <paramref name="si"/> for that scale's input tokens.</summary>
-    public Tensor StepLogits(Tensor x_BlC, Tensor cond_BD, int si, KvCache? cache, AttentionProbe? probe = null)
-    {
-        using var conditioning = PrepareConditioning(cond_BD);
-        return StepLogits(x_BlC, conditioning, si, cache, probe);
     }
 
     /// <summary>Logits (B, pn*pn, V) of inference step <paramref name="si"/>, with the modulation vectors of <see cref="PrepareConditioning"/>.</summary>

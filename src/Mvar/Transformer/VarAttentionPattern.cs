@@ -1,11 +1,14 @@
+using Mvar.Config;
+using Mvar.Training;
+
 namespace Mvar.Transformer;
 
-/// <summary>VAR: block-causal attention over the whole token pyramid; a KV cache at inference.</summary>
+/// <summary>VAR: block-causal attention over the whole token pyramid; a KV cache at inference; every training step trains all scales.</summary>
 public sealed class VarAttentionPattern(ScaleLayout layout) : IAttentionPattern
 {
-    public string Arch => "var";
+    public Architecture Arch => Architecture.Var;
     public bool UsesKvCache => true;
-    public bool GuidesAtCfgOne => true;
+    public bool Guides(double cfg) => true;
 
     public AttentionSpec ForTeacherForcing(int firstScale, int endScale)
     {
@@ -17,4 +20,16 @@ public sealed class VarAttentionPattern(ScaleLayout layout) : IAttentionPattern
         new AttentionSpec.Cached(cache ?? throw new ArgumentException("VAR inference needs a KV cache"));
 
     public TorchSharp.torch.Tensor FullMask() => AttentionMasks.BlockCausal(layout, 0, layout.Count);
+
+    /// <summary>All tokens of this and every earlier scale (the KV cache).</summary>
+    public double KeysPerQuery(int si) => layout.End(si);
+
+    public int TrainingCycle(int ratioK) => 1;
+    public ScaleGroup TrainingGroup(long step, int ratioK) => MvarSchedule.Var(layout.Count);
+    public IReadOnlyList<int> NeverTrained(int ratioK) => [];
+
+    public IReadOnlyList<(int First, int End)> ProbeForwards() => [(0, layout.Count)];
+    public bool AttendsEarlierScales => true;
+    public int ProbeCurveFromScale => 1;
+    public (int KernelSize, int FromScale)? Window => null;
 }

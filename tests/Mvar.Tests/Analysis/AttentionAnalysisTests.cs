@@ -108,7 +108,9 @@ public class AttentionAnalysisTests
                 }
         stats.Add(0, 0, tensor(P, [1, 1, L, L]).expand(2, 3, -1, -1));
         stats.AddImages(2);
-        var r = stats.Report("var", 1);
+        var r = stats.Report(new VarAttentionPattern(layout));
+        Assert.True(r.AttendsEarlierScales);
+        Assert.Equal(1, r.CurveFromScale);
         for (int s = 1; s < Pns.Length; s++)
         {
             Assert.Equal(1.0, r.ScaleMass[s][s - 1]!.Value, 6);

@@ -49,7 +49,7 @@ public class ResolutionOptionTests
         {
             // the decoder's 512x512 convolutions dominate: one residual block per level, no attention in the tokenizer
             Tokenizer = tiny.Tokenizer with { PatchNums = Presets.PatchNums(512), NumResBlocks = 1, UsingSa = false, UsingMidSa = false },
-            Transformer = tiny.Transformer! with { Arch = arch, KernelSize = 7, RefineStep = 8 },
+            Transformer = tiny.Transformer! with { Arch = Architectures.Parse(arch), KernelSize = 7, RefineStep = 8 },
         };
         string configPath = Path.Combine(dir, "tiny-512.json"), vae = Path.Combine(dir, "vae.safetensors"), model = Path.Combine(dir, "model.safetensors");
         File.WriteAllText(configPath, config.ToJson());

@@ -62,7 +62,7 @@ public class SampleCommandTests
     [InlineData("cfg must be", "--cfg", "-0.5")]
     [InlineData("top-p must be within [0, 1]", "--top-p", "1.2")]
     [InlineData("top-k must be >= 0", "--top-k", "-1")]
-    [InlineData("--arch must be var or mvar", "--arch", "gpt")]
+    [InlineData("--arch must be var or mvar, got \"gpt\"", "--arch", "gpt")]
     public void BadArgumentsAreOneLineErrorsWithoutOutput(string expected, string option, string value)
     {
         string output = Path.Combine(Fixtures.TempDir(), "g.png");

@@ -34,7 +34,7 @@ public class ModelConfigTests
     [InlineData("""{"tokenizer": {}, "transformer": {"embed_dim": 100, "num_heads": 16}}""", "must divide embed_dim")]
     [InlineData("""{"tokenizer": {"patch_nums": [1,2,2,4]}}""", "strictly increasing")]
     [InlineData("""{"tokenizer": {"ch": 48}}""", "multiple of 32")]
-    [InlineData("""{"tokenizer": {}, "transformer": {"arch": "gpt"}}""", "must be \"var\" or \"mvar\"")]
+    [InlineData("""{"tokenizer": {}, "transformer": {"arch": "gpt"}}""", "transformer.arch: must be \"var\" or \"mvar\", got \"gpt\"")]
     [InlineData("""{"tokenizer": {}, "transformer": {"kernel_size": 4}}""", "odd")]
     [InlineData("""{"tokenizer": {}, "transformer": {"refine_step": 11}}""", "refine_step")]
     [InlineData("""{"tokenizer": {"patch_nums": "1,2"}}""", "tokenizer.patch_nums: must be a list")]

@@ -13,7 +13,7 @@ public class AtomicFileTests : IDisposable
     {
         var psi = new ProcessStartInfo(cmd) { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
-        try { using var p = Process.Start(psi)!; p.WaitForExit(); return p.ExitCode == 0; }
+        try { using var p = Process.Start(psi)!; p.Exit(cmd); return p.ExitCode == 0; }
         catch (System.ComponentModel.Win32Exception) { return false; }
     }
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Mvar.Tests.Serving;
 
-/// <summary>Runs only where headless Chromium and playwright-core are installed (./test installs both when it can).</summary>
+/// <summary>Runs only where headless Chromium and playwright-core are installed (./test installs both when it can), or fails under MVAR_TEST_REQUIRE_ALL=1.</summary>
 public sealed class BrowserFactAttribute : FactAttribute
 {
     public static string Chromium => Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium";
@@ -10,9 +10,7 @@ public sealed class BrowserFactAttribute : FactAttribute
 
     public BrowserFactAttribute()
     {
-        if (!File.Exists(Chromium)) Skip = $"Chromium is not installed at {Chromium} (apt-get install -y chromium; ./test does it as root)";
-        else if (!Directory.Exists(Path.Combine(ScriptDir, "node_modules", "playwright-core")))
-            Skip = "playwright-core is not installed in tests/browser (npm ci there; ./test does it)";
+        Skip ??= TestRequirements.Skip(TestRequirements.BrowserMissing);
     }
 }
 

@@ -34,7 +34,7 @@ public class GenerationQueueTests
         using var queue = new GenerationQueue(runner, capacity: 10, maxBatch: 4);
         var first = Job(Request(0));
         queue.Enqueue(first);
-        Assert.True(runner.Entered.Wait(5000));   // the worker holds job 0; the rest wait together
+        runner.Entered.Enter("the worker to start job 0");   // the worker holds job 0; the rest wait together
         var jobs = new[]
         {
             Job(Request(1)), Job(Request(2, arch: "var")), Job(Request(3, count: 2)), Job(Request(4, cfg: 3)),
@@ -42,7 +42,7 @@ public class GenerationQueueTests
         };
         foreach (var j in jobs) queue.Enqueue(j);
         runner.Gate.Set();
-        await Task.WhenAll(jobs.Append(first).Select(j => j.Result));
+        await Task.WhenAll(jobs.Append(first).Select(j => j.Result)).Within("every job");
         Assert.Equal(
             new[] { "mvar0", "mvar1|mvar3|mvar5", "var2", "mvar4", "mvar6", "mvar7" },   // 1+2+1 = 4 samples; 7 is larger than 4: alone
             runner.Batches.Select(b => string.Join("|", b)).ToArray());
@@ -55,7 +55,7 @@ public class GenerationQueueTests
         runner.Gate.Reset();
         using var queue = new GenerationQueue(runner, capacity: 2, maxBatch: 1);
         queue.Enqueue(Job(Request(0)));
-        Assert.True(runner.Entered.Wait(5000));
+        runner.Entered.Enter("the worker to start job 0");
         queue.Enqueue(Job(Request(1)));
         queue.Enqueue(Job(Request(2)));
         var e = Assert.Throws<ServingException>(() => queue.Enqueue(Job(Request(3))));
@@ -71,10 +71,10 @@ public class GenerationQueueTests
         runner.Gate.Reset();
         using var queue = new GenerationQueue(runner, capacity: 4, maxBatch: 1);
         queue.Enqueue(Job(Request(0)));
-        Assert.True(runner.Entered.Wait(5000));
+        runner.Entered.Enter("the worker to start job 0");
         var late = Job(Request(1), timeoutSeconds: 0.05);
         queue.Enqueue(late);
-        var e = await Assert.ThrowsAsync<ServingException>(() => late.Result);
+        var e = await Assert.ThrowsAsync<ServingException>(() => late.Result.Within("the late job"));
         Assert.Equal(504, e.Status);
         Assert.Equal(0, queue.Pending);
         runner.Gate.Set();
@@ -89,13 +89,13 @@ public class GenerationQueueTests
         var running = Job(Request(0));
         var waiting = Job(Request(1));
         queue.Enqueue(running);
-        Assert.True(runner.Entered.Wait(5000));
+        runner.Entered.Enter("the worker to start job 0");
         queue.Enqueue(waiting);
         var stop = Task.Run(() => queue.Stop(TimeSpan.FromSeconds(10)));
-        Assert.Equal(503, (await Assert.ThrowsAsync<ServingException>(() => waiting.Result)).Status);
+        Assert.Equal(503, (await Assert.ThrowsAsync<ServingException>(() => waiting.Result.Within("the waiting job"))).Status);
         runner.Gate.Set();
-        await stop;
-        Assert.Equal(0UL, (await running.Result).Seed);
+        await stop.Within("the queue to stop");
+        Assert.Equal(0UL, (await running.Result.Within("the running job")).Seed);
         Assert.Equal(503, Assert.Throws<ServingException>(() => queue.Enqueue(Job(Request(2)))).Status);
     }
 
@@ -107,8 +107,8 @@ public class GenerationQueueTests
         using var queue = new GenerationQueue(runner, capacity: 4, maxBatch: 1);
         var running = Job(Request(0));
         queue.Enqueue(running);
-        Assert.True(runner.Entered.Wait(5000));
+        runner.Entered.Enter("the worker to start job 0");
         queue.Stop(TimeSpan.FromMilliseconds(50));
-        Assert.Equal(503, (await Assert.ThrowsAsync<ServingException>(() => running.Result)).Status);
+        Assert.Equal(503, (await Assert.ThrowsAsync<ServingException>(() => running.Result.Within("the running job"))).Status);
     }
 }

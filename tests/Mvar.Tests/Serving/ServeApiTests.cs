@@ -215,9 +215,9 @@ public class ServeLoadTests
         await using var server = await ServeTestServer.StartAsync(new ServeSettings { QueueCapacity = 1 }, r => gated = new GatedRunner(r));
         var http = server.Http;
         var running = http.PostAsync("/api/samples", new StringContent("""{"class": 1, "seed": 1}"""));
-        Assert.True(gated!.Entered.Wait(10_000));   // the worker is busy with the first request
+        gated!.Entered.Enter("the worker to start the first request");   // the worker is busy with the first request
         var queued = http.PostAsync("/api/samples", new StringContent("""{"class": 2, "seed": 2}"""));
-        while (server.App.Queue.Pending < 1) await Task.Delay(5);
+        await Waits.Until(() => server.App.Queue.Pending >= 1, "the second request to be queued");
         using var refused = await http.PostAsync("/api/samples", new StringContent("""{"class": 3, "seed": 3}"""));
         Assert.Equal((HttpStatusCode)429, refused.StatusCode);
         Assert.True(refused.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
@@ -225,8 +225,8 @@ public class ServeLoadTests
         using var refusedStream = await http.GetAsync("/api/samples/stream?class=3");
         Assert.Equal((HttpStatusCode)429, refusedStream.StatusCode);
         gated.Gate.Set();
-        Assert.Equal(HttpStatusCode.OK, (await running).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await queued).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await running.Within("the first request")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await queued.Within("the queued request")).StatusCode);
     }
 
     [Fact]
@@ -255,16 +255,16 @@ public class ServeLoadTests
             return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
         }
         var first = Post("""{"class": 0, "seed": 100}""");
-        Assert.True(gated!.Entered.Wait(10_000));
+        gated!.Entered.Enter("the worker to start the first request");
         var together = Enumerable.Range(1, 3).Select(i => Post($$"""{"class": {{i}}, "seed": {{100 + i}}, "count": 2}""")).ToList();
-        while (server.App.Queue.Pending < 3) await Task.Delay(5);
+        await Waits.Until(() => server.App.Queue.Pending >= 3, "three requests to be queued");
         gated.Gate.Set();
-        await first;
-        var batched = await Task.WhenAll(together);
+        await first.Within("the first request");
+        var batched = await Task.WhenAll(together).Within("the batched requests");
         Assert.All(batched, r => Assert.Equal(3, r.GetProperty("timing").GetProperty("batch_requests").GetInt32()));
         for (int i = 1; i <= 3; i++)   // each equals the same request served alone
         {
-            var alone = await Post($$"""{"class": {{i}}, "seed": {{100 + i}}, "count": 2}""");
+            var alone = await Post($$"""{"class": {{i}}, "seed": {{100 + i}}, "count": 2}""").Within($"request {i} alone");
             Assert.Equal(1, alone.GetProperty("timing").GetProperty("batch_requests").GetInt32());
             Assert.Equal(alone.GetProperty("tokens").GetRawText(), batched[i - 1].GetProperty("tokens").GetRawText());
         }

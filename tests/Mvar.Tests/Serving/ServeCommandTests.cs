@@ -40,7 +40,7 @@ public class ServeCommandTests
             using var png = await http.PostAsync("/api/samples", new StringContent("""{"class": 1, "seed": 0}"""));
             Assert.Equal(System.Net.HttpStatusCode.OK, png.StatusCode);
 
-            Process.Start("kill", ["-TERM", server.Id.ToString()])!.WaitForExit();
+            Process.Start("kill", ["-TERM", server.Id.ToString()])!.Exit("kill");
             Assert.True(server.WaitForExit(TimeSpan.FromSeconds(30)), "the server did not stop on SIGTERM");
             await read;
             Assert.Equal(0, server.ExitCode);

@@ -70,7 +70,7 @@ public class ScaleNormTests
         var f_hats = vae.Quantize.FToIdxBlOrFhat(f, toFhat: true);
         var idx = vae.Quantize.FToIdxBlOrFhat(f, toFhat: false);
         // decoding the tokens rebuilds the encoder's f_hat, scale by scale
-        var decoded = vae.Quantize.EmbedToFhat(vae.IdxBlToEmbed(idx), allToMaxScale: true, lastOne: false);
+        var decoded = vae.Quantize.EmbedToFhat(vae.IdxBlToEmbed(idx), lastOne: false);
         for (int si = 0; si < 6; si++) AssertClose(f_hats[si], decoded[si], 1e-5, $"f_hat after scale {si}");
         // the teacher-forcing input is the cumulative f_hat area-downsampled to the next scale
         var input = vae.Quantize.IdxBlToVarInput(idx)!;

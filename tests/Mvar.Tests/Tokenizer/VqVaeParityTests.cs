@@ -65,7 +65,7 @@ public class VqVaeParityTests
     {
         using var scope = NewDisposeScope();
         var ms = Enumerable.Range(0, 6).Select(si => E($"idx_Bl_s{si}")).ToList();
-        var f_hat = Vae.Quantize.EmbedToFhat(Vae.IdxBlToEmbed(ms), allToMaxScale: true, lastOne: true);
+        var f_hat = Vae.Quantize.EmbedToFhat(Vae.IdxBlToEmbed(ms), lastOne: true);
         Assert.Single(f_hat);
         TensorAssert.Close(E("idxBl_to_img_f_hat"), f_hat[0], Atol, "idxBl_to_img_f_hat");
         var img = Vae.IdxBlToImg(ms);

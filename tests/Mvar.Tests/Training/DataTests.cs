@@ -5,14 +5,12 @@ using static TorchSharp.torch;
 
 namespace Mvar.Tests.Training;
 
-/// <summary>A fact that is skipped (with the reason) when Fashion-MNIST is not installed.</summary>
+/// <summary>A fact that is skipped (with the reason) when Fashion-MNIST is not installed, unless MVAR_TEST_REQUIRE_ALL=1.</summary>
 public sealed class FashionMnistFactAttribute : FactAttribute
 {
     public FashionMnistFactAttribute()
     {
-        if (Skip != null) return;
-        if (!File.Exists(Path.Combine(IdxDataset.DefaultDir, "train-images-idx3-ubyte.gz")))
-            Skip = $"Fashion-MNIST is not installed at {IdxDataset.DefaultDir} (apt-get install -y dataset-fashion-mnist)";
+        Skip ??= TestRequirements.Skip(TestRequirements.FashionMnistMissing);
     }
 }
 

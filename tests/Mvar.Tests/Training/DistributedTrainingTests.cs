@@ -8,14 +8,12 @@ using static TorchSharp.torch;
 
 namespace Mvar.Tests.Training;
 
-/// <summary>Skips a test when Open MPI's mpirun is not installed (./test installs it when run as root).</summary>
+/// <summary>Skips a test when Open MPI's mpirun or Fashion-MNIST is not installed (./test installs both when run as root), unless MVAR_TEST_REQUIRE_ALL=1.</summary>
 public sealed class MpiFactAttribute : FactAttribute
 {
     public MpiFactAttribute()
     {
-        if (Skip != null) return;
-        if (Mpi.Launcher is null) Skip = "Open MPI's mpirun is not installed (apt-get install -y openmpi-bin libopenmpi3)";
-        else if (!File.Exists(Path.Combine(IdxDataset.DefaultDir, "train-images-idx3-ubyte.gz"))) Skip = "Fashion-MNIST is not installed";
+        Skip ??= TestRequirements.Skip(TestRequirements.MpiMissing, TestRequirements.FashionMnistMissing);
     }
 }
 

@@ -11,9 +11,9 @@ public class TrainingFlopsTests
     // smaller than the 8x8..16x16 maps), so that clipped and unclipped neighbourhoods are both counted.
     static (TransformerConfig t, TokenizerConfig tok)[] Shapes(string arch) =>
     [
-        (new TransformerConfig { Arch = arch, Depth = 4, EmbedDim = 128, NumHeads = 4, NumClasses = 10, KernelSize = 5, RefineStep = 4 },
+        (new TransformerConfig { Arch = Architectures.Parse(arch), Depth = 4, EmbedDim = 128, NumHeads = 4, NumClasses = 10, KernelSize = 5, RefineStep = 4 },
          new TokenizerConfig { VocabSize = 256, ZChannels = 16, PatchNums = [1, 2, 3, 4, 6, 8] }),
-        (new TransformerConfig { Arch = arch, Depth = 2, EmbedDim = 64, NumHeads = 2, NumClasses = 10, KernelSize = 7, RefineStep = 8 },
+        (new TransformerConfig { Arch = Architectures.Parse(arch), Depth = 2, EmbedDim = 64, NumHeads = 2, NumClasses = 10, KernelSize = 7, RefineStep = 8 },
          new TokenizerConfig { VocabSize = 4096, ZChannels = 32, PatchNums = [1, 2, 3, 4, 5, 6, 8, 10, 13, 16] }),
     ];
 

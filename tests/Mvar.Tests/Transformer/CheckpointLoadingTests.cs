@@ -1,3 +1,4 @@
+using Mvar.Config;
 using Mvar.Transformer;
 using static TorchSharp.torch;
 using static Mvar.Tests.Transformer.ParityData;
@@ -42,8 +43,8 @@ public class CheckpointLoadingTests
     {
         using var mvar = ScaleTransformer.Load(ModelConfigOf("mvar"), Fixtures.Parity("var.pth"));
         using var var_ = ScaleTransformer.Load(ModelConfigOf("var"), Fixtures.Parity("mvar.pth"));
-        Assert.Equal("mvar", mvar.Pattern.Arch);
-        Assert.Equal("var", var_.Pattern.Arch);
+        Assert.Equal(Architecture.Mvar, mvar.Pattern.Arch);
+        Assert.Equal(Architecture.Var, var_.Pattern.Arch);
     }
 
     [Fact]

@@ -16,7 +16,7 @@ public static class ParityData
         Tokenizer = new TokenizerConfig { VocabSize = 64, ZChannels = 8, Ch = 32, PatchNums = [1, 2, 3, 4, 6, 8], QuantResi = 0.5, ShareQuantResi = 4 },
         Transformer = new TransformerConfig
         {
-            Arch = arch, Depth = 2, EmbedDim = 64, NumHeads = 2, NumClasses = 10, MlpRatio = 4.0, NormEps = 1e-6,
+            Arch = Architectures.Parse(arch), Depth = 2, EmbedDim = 64, NumHeads = 2, NumClasses = 10, MlpRatio = 4.0, NormEps = 1e-6,
             AttnL2Norm = true, SharedAln = false, KernelSize = 3, RefineStep = 4,
         },
     };

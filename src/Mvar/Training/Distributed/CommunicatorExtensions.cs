@@ -3,15 +3,6 @@ namespace Mvar.Training.Distributed;
 /// <summary>Collectives built from <see cref="ICommunicator.AllReduceSum(Span{float})"/> (all exact: they only add zeros or divide once).</summary>
 public static class CommunicatorExtensions
 {
-    /// <summary>Replaces <paramref name="buffer"/> by the element-wise mean over the ranks.</summary>
-    public static void AllReduceAverage(this ICommunicator c, Span<float> buffer)
-    {
-        if (c.Size == 1) return;
-        c.AllReduceSum(buffer);
-        float inv = 1f / c.Size;
-        for (int i = 0; i < buffer.Length; i++) buffer[i] *= inv;
-    }
-
     /// <summary>Every rank's <paramref name="value"/>, indexed by rank.</summary>
     public static float[] AllGather(this ICommunicator c, float value)
     {

@@ -28,7 +28,6 @@ public sealed class GradientAverager : IDisposable
     public TimeSpan ReduceTime { get; private set; }
     /// <summary>All-reduce calls so far.</summary>
     public long Calls { get; private set; }
-    public int BucketCount => buckets.Count;
 
     public GradientAverager(ICommunicator comm, IEnumerable<Parameter> parameters, long bucketElements = DefaultBucketElements)
     {
