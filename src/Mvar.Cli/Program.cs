@@ -3,6 +3,10 @@ using Mvar.Cli;
 using Mvar.Cli.Commands;
 
 Mvar.TorchRuntime.EnableHugePageAllocations();   // before libtorch allocates anything
+// Spectre.Console lays tables out for 80 columns when stdout is not a terminal (unless COLUMNS says otherwise), which
+// wraps the benchmark and comparison tables people redirect into result files; give them room instead
+if (Console.IsOutputRedirected && !int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), out _))
+    Spectre.Console.AnsiConsole.Profile.Width = 200;
 var root = new RootCommand("mvar: next-scale visual autoregressive image generation (VAR and MVAR) on TorchSharp");
 root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(ConvertCommand.Create());

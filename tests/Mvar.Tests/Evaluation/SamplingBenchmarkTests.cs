@@ -74,4 +74,18 @@ public class SamplingBenchmarkTests
         Assert.True(r.SecondsPerImage > 0);
         Assert.Equal((Common + 1_284_096) / 1e9, r.GflopsPerImage, 12);
     }
+
+    [Fact]
+    public void RedirectedTablesAreNotWrappedAtEightyColumns()
+    {
+        // no COLUMNS (CliRunner sets 200 otherwise): stdout is a pipe, as when a script writes the table into a file
+        var res = Mvar.Tests.Cli.CliRunner.RunWith(new Dictionary<string, string> { ["COLUMNS"] = "" }, [],
+            "bench", "sample", "--config", Path.Combine(Fixtures.RepoRoot, "tests", "data", "parity-tiny-mvar.json"),
+            "--repeats", "1", "--warmup", "0", "--quiet-share", "1", "--gemm-size", "64");
+        Assert.True(res.ExitCode == 0, res.StdErr);
+        var rows = res.StdOut.Split('\n').Where(l => l.StartsWith('│')).ToList();
+        Assert.Contains(rows, l => l.Contains("seconds per image"));
+        Assert.Contains(rows, l => l.Length > 80);                                  // the table took the room it needs
+        Assert.DoesNotContain(rows, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^│\s+│"));   // no continuation rows of a wrapped label
+    }
 }
