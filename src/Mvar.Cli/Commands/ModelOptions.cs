@@ -56,18 +56,16 @@ public sealed class ModelOptions
 
     internal static ModelConfig ResolveConfig(string? config, string? preset, string? arch, int? resolution = null)
     {
-        var c = Choose(config, preset, resolution);
-        if (c.Transformer == null) throw new ConfigException($"{config ?? preset}: the configuration has no transformer section");
+        var c = WithTransformer(Choose(config, preset, resolution), config ?? preset);
         return arch == null ? c : c.WithArch(Architectures.Parse(arch, "--arch"));
     }
 
     /// <summary>The configuration of --config / --preset as <paramref name="arch"/>.</summary>
-    internal static ModelConfig ResolveConfig(string? config, string? preset, Architecture arch)
-    {
-        var c = Choose(config, preset, null);
-        if (c.Transformer == null) throw new ConfigException($"{config ?? preset}: the configuration has no transformer section");
-        return c.WithArch(arch);
-    }
+    internal static ModelConfig ResolveConfig(string? config, string? preset, Architecture arch) =>
+        WithTransformer(Choose(config, preset), config ?? preset).WithArch(arch);
+
+    static ModelConfig WithTransformer(ModelConfig c, string? source) =>
+        c.Transformer != null ? c : throw new ConfigException($"{source}: the configuration has no transformer section");
 
     /// <summary>The tokenizer checkpoint: --vae, or the shipped preset's tokenizer.</summary>
     internal static string VaePath(string? vae, string? preset) =>

@@ -229,7 +229,7 @@ public static class SamplingBenchmark
         long rows = guided ? 2L * o.Batch : o.Batch;
         WaitQuiet();
         double attnSeconds = AttentionTiming.Seconds(model, last, rows);
-        long keysPerQuery = (long)Math.Round(SamplingFlops.KeysPerQuery(t, layout, last));
+        long keysPerQuery = (long)Math.Round(model.Pattern.KeysPerQuery(last));
         log($"attention core at the last scale ({layout.Side(last)}x{layout.Side(last)}, {keysPerQuery} keys per query): {attnSeconds * 1e3:F1} ms per block");
         double trans = Median(transformerTimes) / o.Batch, dec = Median(decodeTimes) / o.Batch;
         double achieved = gflopsPerImage / trans;

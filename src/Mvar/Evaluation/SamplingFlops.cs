@@ -38,7 +38,4 @@ public sealed record SamplingFlops(double WordEmbed, double AdaLn, double QkvPro
         }
         return new SamplingFlops(we, ada, qkv, att, ffn, head);
     }
-
-    /// <summary>Keys a query of scale <paramref name="si"/> attends to at inference.</summary>
-    public static double KeysPerQuery(TransformerConfig t, ScaleLayout layout, int si) => AttentionPatterns.For(t, layout).KeysPerQuery(si);
 }
