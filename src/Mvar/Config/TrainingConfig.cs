@@ -50,6 +50,12 @@ public sealed record TrainingConfig
     public double? L1Weight { get; init; }
     /// <summary>Weight of the L2 (mean squared error) term (null: 1 when rec_loss is "mse", else 0). vaex: 0.2 L1 + 1.0 L2.</summary>
     public double? L2Weight { get; init; }
+    /// <summary>
+    /// Which part of the tokenizer trains: "all", or "decoder" (post_quant_conv and the decoder; the encoder, quant_conv
+    /// and the quantizer with its codebook, phi and residual RMS stay as they are, so every image keeps its tokens and
+    /// a transformer trained on them stays valid: a sharper decoder for the same token maps).
+    /// </summary>
+    public string TokTrain { get; init; } = "all";
     /// <summary>Exponential moving average of the tokenizer's weights, per step (0: none); model.pth then holds the average.</summary>
     public double EmaDecay { get; init; } = 0;
 
@@ -89,6 +95,8 @@ public sealed record TrainingConfig
     public double FinalWd => Twde == 0 ? Twd : Twde;
     public double RecL1Weight => L1Weight ?? (RecLoss == "l1" ? 1 : 0);
     public double RecL2Weight => L2Weight ?? (RecLoss == "mse" ? 1 : 0);
+    /// <summary>tok_train is "decoder": only post_quant_conv and the decoder train.</summary>
+    public bool TrainsDecoderOnly => TokTrain == "decoder";
     /// <summary>The augmentations of disc_aug (a method: a derived array would be serialized with the config).</summary>
     public string[] DiscAugmentationList() => DiscAug.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
@@ -118,6 +126,8 @@ public sealed record TrainingConfig
         Require(CodeReinitEvery >= 0, "training.code_reinit_every must be >= 0");
         Require(L1Weight is null or >= 0 && L2Weight is null or >= 0 && RecL1Weight + RecL2Weight > 0,
             "training.l1_weight and l2_weight must be >= 0 and not both 0");
+        Require(TokTrain is "all" or "decoder", $"training.tok_train must be \"all\" or \"decoder\", got \"{TokTrain}\"");
+        Require(TokTrain != "decoder" || CodeReinitEvery == 0, "training.tok_train \"decoder\" keeps the codebook as it is: set training.code_reinit_every to 0");
         Require(EmaDecay is >= 0 and < 1, $"training.ema_decay must be in [0, 1), got {EmaDecay}");
         Require(DiscWeight >= 0 && double.IsFinite(DiscWeight), $"training.disc_weight must be >= 0, got {DiscWeight}");
         Require(DiscStart >= 0 && DiscWarmup >= 0, "training.disc_start and disc_warmup must be >= 0");

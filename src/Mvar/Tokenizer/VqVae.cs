@@ -130,12 +130,17 @@ public sealed class VqVae : nn.Module
     }
 
     /// <summary>
-    /// Switches to training: train mode and gradients for every parameter (the constructor freezes them for inference).
+    /// Switches to training: train mode and gradients for every parameter (the constructor freezes them for inference),
+    /// or with <paramref name="decoderOnly"/> for post_quant_conv and the decoder alone (the encoder, quant_conv and the
+    /// quantizer stay frozen in eval mode, so the tokens of every image stay what they are).
     /// </summary>
-    public void EnableTraining()
+    public void EnableTraining(bool decoderOnly = false)
     {
         train();
-        foreach (var p in parameters()) p.requires_grad = true;
+        foreach (var p in parameters()) p.requires_grad = !decoderOnly;
+        if (!decoderOnly) return;
+        encoder.eval(); quant_conv.eval(); quantize.eval();
+        foreach (var p in post_quant_conv.parameters().Concat(decoder.parameters())) p.requires_grad = true;
     }
 
     /// <summary>

@@ -63,7 +63,7 @@ public sealed class TokenizerTrainer : Trainer
         : base(config, batches.Data.Count, tokenizer: true, comm)
     {
         this.vae = vae; this.batches = batches;
-        vae.EnableTraining();
+        vae.EnableTraining(decoderOnly: T.TrainsDecoderOnly);
         (opt, parameters) = BuildAdamW(vae, T.TokLr, T.TokBetas, officialNoWd: false);
         hits_SV = zeros(vae.PatchNums.Length, vae.Config.VocabSize, dtype: ScalarType.Int64).DetachFromDisposeScope();
         var names = new List<string> { "loss", "rec", "vq", "lr", "grad_norm", "reinit" };
@@ -149,7 +149,7 @@ public sealed class TokenizerTrainer : Trainer
         double gradNorm = nn.utils.clip_grad_norm_(parameters, T.Tclip > 0 ? T.Tclip : double.MaxValue);
         opt.step();
         ClearGrads();
-        if (vae.Quantize.ScaleNorm)   // the running residual RMS per scale, from the mean over all samples of the step
+        if (vae.Quantize.ScaleNorm && !T.TrainsDecoderOnly)   // the running residual RMS per scale, from the mean over all samples of the step
             using (no_grad())
             {
                 var (_, all) = GlobalMean(0, n);

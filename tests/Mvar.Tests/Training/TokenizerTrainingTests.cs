@@ -107,6 +107,42 @@ public class TokenizerTrainingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void DecoderOnlyTrainingKeepsEveryTokenAndChangesOnlyTheDecoder()
+    {
+        var t = new TrainingConfig { Epochs = 10, BatchSize = 8, TokLr = 1e-3, Wp = 1e-9, CodeReinitEvery = 0, TokTrain = "decoder", DiscWeight = 0.5, DiscLayers = 2, DiscChannels = 8 };
+        var config = TinyFmnist(t);
+        config = config with { Tokenizer = config.Tokenizer with { ScaleNorm = true } };
+        using var vae = new VqVae(config.Tokenizer);
+        using (no_grad()) vae.Quantize.ScaleRms!.copy_(tensor(new float[] { 0.9f, 0.7f, 0.5f, 0.3f }));   // a trained tokenizer's RMS
+        var batches = new ImageBatches(new SyntheticImages(8), new Preprocess(32, 1, Pad: true));
+        var (img, _) = batches.Load(Enumerable.Range(0, 8).ToList(), train: false)!.Value;
+        var tokens0 = vae.ImgToIdxBl(img).Select(x => x.clone()).ToList();
+        var rec0 = vae.ImgToReconstructedImg(img).clone();
+        var w0 = TrainingFixtures.Snapshot(vae);
+        using (var tr = new TokenizerTrainer(config, vae, batches))
+            for (int i = 0; i < 3; i++) Assert.True(double.IsFinite(tr.Step()["g_loss"]));
+        vae.eval();
+        var w1 = vae.state_dict();
+        var changed = w0.Keys.Where(k => !w0[k].eq(w1[k]).all().item<bool>()).ToList();
+        output.WriteLine($"changed {changed.Count} of {w0.Count} tensors");
+        Assert.NotEmpty(changed);
+        Assert.All(changed, k => Assert.True(k.StartsWith("decoder.") || k.StartsWith("post_quant_conv."), k));
+        Assert.Contains(changed, k => k.StartsWith("post_quant_conv."));
+        var tokens1 = vae.ImgToIdxBl(img);
+        for (int si = 0; si < tokens0.Count; si++) Assert.True(tokens0[si].eq(tokens1[si]).all().item<bool>(), $"scale {si}: tokens changed");
+        Assert.False(rec0.eq(vae.ImgToReconstructedImg(img)).all().item<bool>());
+    }
+
+    [Fact]
+    public void DecoderOnlyTrainingRefusesCodeReinitialisation()
+    {
+        var t = new TrainingConfig { TokTrain = "decoder", CodeReinitEvery = 50 };
+        var e = Assert.Throws<ConfigException>(() => t.Validate());
+        Assert.Contains("code_reinit_every", e.Message);
+        Assert.Contains("tok_train", Assert.Throws<ConfigException>(() => (t with { TokTrain = "encoder" }).Validate()).Message);
+    }
+
+    [Fact]
     public void SnapshotsAndClocksCoverTheWholeRunAcrossAResume()
     {
         var t = new TrainingConfig { Epochs = 2, BatchSize = 4, TokLr = 1e-3, CodeReinitEvery = 0, LogEvery = 1 };
