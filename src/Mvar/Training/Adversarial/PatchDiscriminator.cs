@@ -79,9 +79,11 @@ public sealed class SpectralNormConv2d : nn.Module<Tensor, Tensor>
                 var v = nn.functional.normalize(w_OK.t().mv(u), dim: 0, eps: 1e-12);
                 u.copy_(nn.functional.normalize(w_OK.mv(v), dim: 0, eps: 1e-12));
             }
-        Tensor vv;
-        using (no_grad()) vv = nn.functional.normalize(w_OK.t().mv(u), dim: 0, eps: 1e-12);
-        var sigma = u.dot(w_OK.mv(vv));
+        // sigma from a copy of u, as PyTorch's spectral_norm does: the next training forward (D sees real and then
+        // fake images before one backward) updates u in place, which must not change what this graph recorded
+        Tensor uu, vv;
+        using (no_grad()) { uu = u.clone(); vv = nn.functional.normalize(w_OK.t().mv(uu), dim: 0, eps: 1e-12); }
+        var sigma = uu.dot(w_OK.mv(vv));
         var w = weight_orig / sigma;
         return nn.functional.conv2d(x, w, bias, strides: new[] { stride, stride }, padding: new[] { padding, padding }).MoveToOuterDisposeScope();
     }

@@ -51,4 +51,17 @@ public class PatchDiscriminatorTests
         var u = conv.buffers().First();
         Assert.Equal(sigma, u.dot(w.mv(nn.functional.normalize(w.t().mv(u), dim: 0))).item<float>(), 2);
     }
+
+    [Fact]
+    public void SpectralNormDiscriminatorSeesRealAndFakeBeforeOneBackward()
+    {
+        // the trainer's discriminator step: two training forwards (each a power iteration on u), then one backward
+        using var gen = new Generator(2);
+        using var d = new PatchDiscriminator(1, 8, 2, spectralNorm: true, gen);
+        d.train();
+        var loss = GanLosses.DiscriminatorHinge(d.forward(randn(2, 1, 32, 32)), d.forward(randn(2, 1, 32, 32)));
+        loss.backward();
+        // every weight gets a gradient (the last bias's cancels exactly while D outputs lie inside the hinge margins)
+        Assert.All(d.parameters().Where(p => p.dim() > 1), p => Assert.True(p.grad is not null && p.grad.abs().sum().item<float>() > 0));
+    }
 }
