@@ -109,7 +109,7 @@ public class TokenizerTrainingTests(ITestOutputHelper output)
     [Fact]
     public void DecoderOnlyTrainingKeepsEveryTokenAndChangesOnlyTheDecoder()
     {
-        var t = new TrainingConfig { Epochs = 10, BatchSize = 8, TokLr = 1e-3, Wp = 1e-9, CodeReinitEvery = 0, TokTrain = "decoder", DiscWeight = 0.5, DiscLayers = 2, DiscChannels = 8 };
+        var t = new TrainingConfig { Epochs = 10, BatchSize = 8, TokLr = 1e-3, Wp = 1e-9, CodeReinitEvery = 0, TokTrain = "decoder", DiscWeight = 0.5, DiscLayers = 2, DiscChannels = 8, EmaDecay = 0.99 };
         var config = TinyFmnist(t);
         config = config with { Tokenizer = config.Tokenizer with { ScaleNorm = true } };
         using var vae = new VqVae(config.Tokenizer);
@@ -120,7 +120,14 @@ public class TokenizerTrainingTests(ITestOutputHelper output)
         var rec0 = vae.ImgToReconstructedImg(img).clone();
         var w0 = TrainingFixtures.Snapshot(vae);
         using (var tr = new TokenizerTrainer(config, vae, batches))
+        {
             for (int i = 0; i < 3; i++) Assert.True(double.IsFinite(tr.Step()["g_loss"]));
+            // the exported average: the frozen parts copied bitwise (an averaged w drifts by rounding), the decoder averaged
+            var avg = tr.ExportedVae.state_dict();
+            Assert.All(w0.Keys.Where(k => !k.StartsWith("decoder.") && !k.StartsWith("post_quant_conv.")),
+                k => Assert.True(w0[k].eq(avg[k]).all().item<bool>(), $"{k} moved in the average"));
+            Assert.Contains(w0.Keys, k => k.StartsWith("decoder.") && !w0[k].eq(avg[k]).all().item<bool>());
+        }
         vae.eval();
         var w1 = vae.state_dict();
         var changed = w0.Keys.Where(k => !w0[k].eq(w1[k]).all().item<bool>()).ToList();
