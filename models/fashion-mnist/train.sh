@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Retrains Mvar's shipped Fashion-MNIST models from scratch with Mvar's own trainer, exactly as they were made:
-# the tokenizer (two stages), then VAR on its token maps and MVAR fine-tuned from VAR (same model and settings). Each
+# the tokenizer (three stages), then VAR on its token maps and MVAR fine-tuned from VAR (same model and settings). Each
 # stage's run folder (checkpoints, metrics.csv, TensorBoard events, loss curve, reconstructions) goes under $RUNS
 # (default runs/fashion-mnist); the weights are converted to safetensors into models/fashion-mnist/.
 # A stopped stage continues where it stopped: run the script again (it resumes a run folder that exists).
@@ -20,12 +20,14 @@ train() {  # train KIND OUT ARGS...: a fresh run, or the continuation of an inte
   if [[ -f "$out/checkpoint.pth" ]]; then ./mvar train "$kind" --resume "$out" "${keep[@]}"; else ./mvar train "$kind" --out "$out" "$@"; fi
 }
 
-# the tokenizer in two stages (bench/RESULTS.md, "The shipped tokenizer"): L1 with a late discriminator, then 400 steps
-# with a new discriminator and a short weight average
+# the tokenizer in three stages (bench/RESULTS.md, "The shipped tokenizer"): L1 with a late discriminator, then 400 steps
+# with a new discriminator and a short weight average, then 900 steps of the decoder alone (the tokens stay stage 2's)
 train tokenizer "$runs/tokenizer-stage1" --config $m/config.json --data fashion-mnist
 train tokenizer "$runs/tokenizer" --config $m/tokenizer-finetune.json --data fashion-mnist \
   --init-from "$runs/tokenizer-stage1/model.pth"
-./mvar convert "$runs/tokenizer/model.pth" $m/tokenizer.safetensors
+train tokenizer "$runs/tokenizer-decoder" --config $m/tokenizer-decoder.json --data fashion-mnist \
+  --init-from "$runs/tokenizer/model.pth"
+./mvar convert "$runs/tokenizer-decoder/model.pth" $m/tokenizer.safetensors
 # the transformers keep their weights every 200 steps (snapshots/, for learning curves): VAR from scratch (1,874 steps),
 # then MVAR fine-tuned from it for 1,874 steps with VAR's mask in the small-scale group, as the official
 # --finetune_from_var does (the best of the MVAR runs of bench/study.sh; bench/RESULTS.md)
