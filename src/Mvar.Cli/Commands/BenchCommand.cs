@@ -17,6 +17,7 @@ public static class BenchCommand
         bench.Subcommands.Add(CreateSample());
         bench.Subcommands.Add(CreateTrain());
         bench.Subcommands.Add(CreateScaling());
+        bench.Subcommands.Add(CreateGemm());
         return bench;
     }
 
@@ -131,6 +132,48 @@ public static class BenchCommand
             if (jsonPath != null)
             {
                 AtomicFile.WriteAllText(jsonPath, r.ToJson());
+                Console.Error.WriteLine($"wrote {jsonPath}");
+            }
+            return 0;
+        });
+    }
+
+    static Command CreateGemm()
+    {
+        var preset = new Option<string?>("--preset") { Description = "built-in configuration, e.g. mvar-d16 or var-d16" };
+        var config = new Option<string?>("--config") { Description = "model configuration JSON instead of a preset" };
+        var resolution = ModelOptions.NewResolutionOption();
+        var batch = new Option<int>("--batch") { Description = "images sampled together", DefaultValueFactory = _ => 1 };
+        var cfg = new Option<double>("--cfg") { Description = "guidance scale (other than 1: the rows are doubled)", DefaultValueFactory = _ => 1.5 };
+        var repeats = new Option<int>("--repeats") { Description = "timed products per shape (the best is kept)", DefaultValueFactory = _ => 5 };
+        var threads = new Option<int>("--threads") { Description = "torch intra-op threads (0: libtorch default)", DefaultValueFactory = _ => 0 };
+        var json = new Option<string?>("--json") { Description = "write the timings as JSON" };
+        var cmd = new Command("gemm", "Time the fp32 linear layers of sampling shape by shape (rows of each scale x each layer) with random values")
+        {
+            preset, config, resolution, batch, cfg, repeats, threads, json,
+        };
+        return cmd.WithAction(p =>
+        {
+            var modelConfig = ModelOptions.ResolveConfig(p.GetValue(config), p.GetValue(preset), null, p.GetValue(resolution));
+            var t = modelConfig.Transformer ?? throw new MvarException("the configuration has no transformer section");
+            int b = p.GetValue(batch);
+            if (b < 1) throw new MvarException($"--batch must be at least 1, got {b}");
+            string? jsonPath = p.GetValue(json);
+            if (jsonPath != null) TokenizerOptions.CheckWritable(jsonPath);
+            if (p.GetValue(threads) > 0) TorchSharp.torch.set_num_threads(p.GetValue(threads));
+            bool guided = Mvar.Transformer.AttentionPatterns.For(t, modelConfig.Tokenizer).Guides(p.GetValue(cfg));
+            var shapes = GemmShapeBenchmark.SamplingShapes(t, modelConfig.Tokenizer.PatchNums, modelConfig.Tokenizer.VocabSize, b, guided);
+            var timings = shapes.Select(s => GemmShapeBenchmark.Time(s, b, p.GetValue(repeats))).ToList();
+            var table = new Table().Title($"fp32 linear layers of sampling: {t.Arch.Name()}-d{t.Depth}, B={b}{(guided ? ", guided (rows doubled)" : "")}, {TorchSharp.torch.get_num_threads()} threads")
+                .AddColumns("scale", "layer", "rows x in -> out", "ms", "GFLOP/s", "s per image");
+            foreach (var x in timings)
+                table.AddRow(x.Scale.ToString(CultureInfo.InvariantCulture), x.Layer, $"{x.Rows} x {x.In} -> {x.Out}", F(x.Seconds * 1e3, "F3"), F(x.GflopPerSecond, "F1"), F(x.SecondsPerImage, "F4"));
+            AnsiConsole.Write(table);
+            double total = timings.Sum(x => x.SecondsPerImage), flops = shapes.Sum(s => s.Flops * s.PerImage) / b;
+            Console.WriteLine($"sum per image: {total:F3} s for {flops / 1e9:F1} GFLOP = {flops / total / 1e9:F1} GFLOP/s");
+            if (jsonPath != null)
+            {
+                AtomicFile.WriteAllText(jsonPath, System.Text.Json.JsonSerializer.Serialize(new { machine = SamplingBenchmark.CpuModel(), threads = TorchSharp.torch.get_num_threads(), batch = b, guided, seconds_per_image = total, gflops_per_image = flops / 1e9, shapes = timings }, ReportJson.Options));
                 Console.Error.WriteLine($"wrote {jsonPath}");
             }
             return 0;
