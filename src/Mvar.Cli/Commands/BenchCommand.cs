@@ -144,7 +144,7 @@ public static class BenchCommand
         var config = new Option<string?>("--config") { Description = "model configuration JSON instead of a preset" };
         var resolution = ModelOptions.NewResolutionOption();
         var batch = new Option<int>("--batch") { Description = "images sampled together", DefaultValueFactory = _ => 1 };
-        var cfg = new Option<double>("--cfg") { Description = "guidance scale (other than 1: the rows are doubled)", DefaultValueFactory = _ => 1.5 };
+        var cfg = new Option<double>("--cfg") { Description = "guidance scale (other than 1: the rows are doubled)", DefaultValueFactory = _ => new SamplingOptions().Cfg };
         var repeats = new Option<int>("--repeats") { Description = "timed products per shape (the best is kept)", DefaultValueFactory = _ => 5 };
         var threads = new Option<int>("--threads") { Description = "torch intra-op threads (0: libtorch default)", DefaultValueFactory = _ => 0 };
         var json = new Option<string?>("--json") { Description = "write the timings as JSON" };
