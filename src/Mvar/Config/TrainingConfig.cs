@@ -66,6 +66,13 @@ public sealed record TrainingConfig
     public long DiscStart { get; init; } = 0;
     /// <summary>Steps over which the adversarial weight ramps linearly from 0 to disc_weight after disc_start.</summary>
     public long DiscWarmup { get; init; } = 0;
+    /// <summary>
+    /// Steps before disc_start in which the discriminator already learns (at full weight) from the reconstructions
+    /// while the tokenizer still trains on its reconstruction and VQ loss alone: the generator's adversarial term then
+    /// starts against a discriminator that tells real from reconstructed, not against a random one (0: both start at
+    /// disc_start). At most disc_start.
+    /// </summary>
+    public long DiscPretrain { get; init; } = 0;
     /// <summary>PatchGAN depth: stride-2 convolutions (taming's n_layers).</summary>
     public int DiscLayers { get; init; } = 3;
     /// <summary>Channels of the discriminator's first convolution (taming's ndf).</summary>
@@ -131,6 +138,7 @@ public sealed record TrainingConfig
         Require(EmaDecay is >= 0 and < 1, $"training.ema_decay must be in [0, 1), got {EmaDecay}");
         Require(DiscWeight >= 0 && double.IsFinite(DiscWeight), $"training.disc_weight must be >= 0, got {DiscWeight}");
         Require(DiscStart >= 0 && DiscWarmup >= 0, "training.disc_start and disc_warmup must be >= 0");
+        Require(DiscPretrain >= 0 && DiscPretrain <= DiscStart, $"training.disc_pretrain must be in 0..disc_start ({DiscStart}), got {DiscPretrain}");
         Require(DiscLayers is >= 1 and <= 6, $"training.disc_layers must be in 1..6, got {DiscLayers}");
         Require(DiscChannels is >= 1 and <= 1024, $"training.disc_channels must be in 1..1024, got {DiscChannels}");
         Require((DiscLr ?? 1) > 0, $"training.disc_lr must be positive, got {DiscLr}");

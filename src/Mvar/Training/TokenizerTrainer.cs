@@ -21,7 +21,8 @@ namespace Mvar.Training;
 /// With disc_weight &gt; 0 it trains as VQGAN does: from disc_start on (ramped over disc_warmup steps) a PatchGAN
 /// discriminator sees real and reconstructed images (both through <see cref="DiffAugment"/>) and learns with the hinge
 /// loss (+ LeCam), its own AdamW and the tokenizer's schedule; the tokenizer adds -mean D(fake) weighted by VQGAN's
-/// adaptive weight (the ratio of the two losses' gradient norms at the decoder's last weight) times disc_weight. An
+/// adaptive weight (the ratio of the two losses' gradient norms at the decoder's last weight) times disc_weight. With
+/// disc_pretrain &gt; 0 the discriminator starts learning that many steps before the tokenizer sees its loss. An
 /// optional LPIPS term (lpips_weight, weights given by the user) joins the reconstruction loss. With ema_decay &gt; 0
 /// an exponential moving average of the weights is kept and is what <c>model.pth</c> and the reconstruction grids use.
 /// The discriminator, its optimizer, the average and LeCam's averages are part of the checkpoint.
@@ -103,10 +104,13 @@ public sealed class TokenizerTrainer : Trainer
         int n = b is null ? 0 : (int)b.Value.images.shape[0];
         double factor = disc is null ? 0 : GanLosses.Ramp(g, T.DiscStart, T.DiscWarmup);
         bool adversarial = factor > 0;
+        // the discriminator's own weight: the generator's ramp, or 1 from the start of its pre-training on
+        double discFactor = disc is not null && T.DiscPretrain > 0 && g >= T.DiscStart - T.DiscPretrain ? 1 : factor;
         // the augmentations of the step, drawn for the whole global batch (D's view of G's output, then D's real and fake)
         long side = vae.Config.ImageSize;
         DiffAugment.Draw? augG = null, augReal = null, augFake = null;
-        if (adversarial) { augG = augment.Sample(Order.BatchSize, side, Gen); augReal = augment.Sample(Order.BatchSize, side, Gen); augFake = augment.Sample(Order.BatchSize, side, Gen); }
+        if (adversarial) augG = augment.Sample(Order.BatchSize, side, Gen);
+        if (discFactor > 0) { augReal = augment.Sample(Order.BatchSize, side, Gen); augFake = augment.Sample(Order.BatchSize, side, Gen); }
         Tensor? recLoss = null, vq = null, loss = null, f = null, rms = null, rec = null, img = null, l1 = null, l2 = null, perceptual = null, gLoss = null;
         List<Tensor> codes = new();
         double lambda = double.NaN;
@@ -168,7 +172,7 @@ public sealed class TokenizerTrainer : Trainer
         if (disc is not null)
         {
             m["disc_factor"] = factor;
-            if (adversarial) DiscriminatorStep(img, rec, augReal!, augFake!, factor, lr, n, total, m);
+            if (discFactor > 0) DiscriminatorStep(img, rec, augReal!, augFake!, discFactor, lr, n, total, m);
             if (gLoss is not null) { m["g_loss"] = gLoss.item<float>(); m["lambda"] = lambda; }
         }
         NextStep++;

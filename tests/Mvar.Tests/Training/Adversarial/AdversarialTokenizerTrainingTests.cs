@@ -43,6 +43,36 @@ public class AdversarialTokenizerTrainingTests
     }
 
     [Fact]
+    public void DiscriminatorPretrainsAloneBeforeTheGeneratorSeesIt()
+    {
+        // disc_start 2, disc_pretrain 1: step 0 nothing adversarial, step 1 D learns alone, step 2 G's term starts
+        var gan = Gan(discStart: 2) with { DiscPretrain = 1, DiscWarmup = 0, CodeReinitEvery = 0 };
+        var config = TokenizerTrainingTests.TinyFmnist(gan);
+        var plain = TokenizerTrainingTests.TinyFmnist(gan with { DiscWeight = 0, DiscPretrain = 0, LecamWeight = 0 });
+        Dictionary<string, Tensor> init;
+        using (var v0 = new VqVae(config.Tokenizer)) init = TrainingFixtures.Snapshot(v0);
+        using var vae = new VqVae(config.Tokenizer); StateDictLoader.LoadInto(vae, init, "init");
+        using var reference = new VqVae(plain.Tokenizer); StateDictLoader.LoadInto(reference, init, "init");
+        using var tr = new TokenizerTrainer(config, vae, Batches());
+        using var trPlain = new TokenizerTrainer(plain, reference, Batches());
+        var d0 = TrainingFixtures.Snapshot(tr.Discriminator!);
+        var m0 = tr.Step(); trPlain.Step();
+        Assert.False(m0.ContainsKey("d_loss"));
+        Assert.All(tr.Discriminator!.state_dict(), kv => Assert.True(kv.Value.eq(d0[kv.Key]).all().item<bool>(), kv.Key));
+        var m1 = tr.Step(); trPlain.Step();
+        Assert.Equal(0, m1["disc_factor"]);                      // the generator does not see D yet ...
+        Assert.False(m1.ContainsKey("g_loss"));
+        Assert.True(double.IsFinite(m1["d_loss"]));               // ... while D learns
+        Assert.Contains(tr.Discriminator!.state_dict(), kv => !kv.Value.eq(d0[kv.Key]).all().item<bool>());
+        // so far the tokenizer trained exactly as without a discriminator
+        var live = reference.state_dict();
+        Assert.All(vae.state_dict(), kv => Assert.True(kv.Value.eq(live[kv.Key]).all().item<bool>(), kv.Key));
+        var m2 = tr.Step();
+        Assert.Equal(1, m2["disc_factor"]);
+        Assert.True(double.IsFinite(m2["g_loss"]) && double.IsFinite(m2["d_loss"]));
+    }
+
+    [Fact]
     public void ExportedWeightsAreTheMovingAverage()
     {
         var config = TokenizerTrainingTests.TinyFmnist(Gan());
@@ -117,6 +147,7 @@ public class AdversarialTokenizerTrainingTests
         {
             ("\"disc_weight\": -1", "disc_weight"), ("\"disc_layers\": 0", "disc_layers"), ("\"disc_aug\": \"rotate\"", "rotate"),
             ("\"ema_decay\": 1", "ema_decay"), ("\"l1_weight\": 0, \"l2_weight\": 0", "l1_weight"),
+            ("\"disc_start\": 3, \"disc_pretrain\": 4", "disc_pretrain"),
         })
         {
             string text = File.ReadAllText(Path.Combine(Fixtures.RepoRoot, "tests", "data", "train-tiny-fmnist.json"))
