@@ -3,9 +3,10 @@
 # so that the ratio of the two means something on a shared machine whose speed drifts. Random weights, 256 px, d16:
 # sampling at B=1 (cfg 1.5, top-k 900, top-p 0.96, 1 warm-up + 3 measured runs, median) and training steps at B=2.
 #
-# usage: bench/side-by-side.sh [OUTDIR] [KINDS] [ROUNDS]
+# usage: [MVAR_SAMPLE_ARGS="--gemm onednn"] bench/side-by-side.sh [OUTDIR] [KINDS] [ROUNDS]
 #   OUTDIR  default bench/results/side-by-side; KINDS a comma list of mvar_sample, var_sample, mvar_train, var_train
-#   (default mvar_sample,var_sample); ROUNDS default 2.
+#   (default mvar_sample,var_sample); ROUNDS default 2. MVAR_SAMPLE_ARGS: more options of Mvar's sampling kinds (e.g.
+#   its GEMM kernel), written into the table.
 # The official side is the harness in $OFFICIAL_BENCH (default ../shared/official-bench next to the project: its
 # README says how to set it up: Debian's python3-torch, git mirrors of FoundationVision/VAR and CVL-UESTC/MVAR in
 # VAR_GIT / MVAR_GIT). Without it, Mvar runs alone and the table says so.
@@ -26,10 +27,11 @@ elif [[ ! -d /tmp/ref_var || ! -d /tmp/ref_mvar ]]; then
 fi
 "$root/mvar" --help >/dev/null 2>&1 || { echo "side-by-side: mvar does not build" >&2; exit 1; }
 lscpu > "$out/lscpu.txt"
+echo "${MVAR_SAMPLE_ARGS:-}" > "$out/mvar-sample-args.txt"
 official_kinds() { case $1 in mvar_train) echo mvar_train_g0,mvar_train_g1,mvar_train_g2 ;; *) echo "$1" ;; esac; }
 mvar_args() {
   case $1 in
-    mvar_sample|var_sample) echo "bench sample --preset ${1%_sample}-d16 --batch 1 --warmup 1 --repeats 3 --threads 2" ;;
+    mvar_sample|var_sample) echo "bench sample --preset ${1%_sample}-d16 --batch 1 --warmup 1 --repeats 3 --threads 2 ${MVAR_SAMPLE_ARGS:-}" ;;
     mvar_train|var_train) echo "bench train --preset ${1%_train}-d16 --batch 2 --warmup 1 --steps 1 --threads 2" ;;
   esac
 }

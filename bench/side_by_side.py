@@ -55,6 +55,10 @@ def fmt(x, spec="{:.2f}"):
 
 def main(out):
     print(f"Machine: {machine(out)}\n")
+    args_path = os.path.join(out, "mvar-sample-args.txt")
+    extra = open(args_path).read().strip() if os.path.exists(args_path) else ""
+    if extra:
+        print(f"Mvar's sampling runs with: `{extra}`\n")
     rounds = sorted({int(m.group(1)) for p in glob.glob(os.path.join(out, "*-r*.json")) for m in [re.search(r"-r(\d+)\.json$", p)] if m})
     kinds = sorted({re.sub(r"^(official|mvar)-|-r\d+\.json$", "", os.path.basename(p)) for p in glob.glob(os.path.join(out, "*-r*.json"))})
     samples = [k for k in kinds if k.endswith("_sample")]

@@ -3,6 +3,7 @@ using System.Globalization;
 using Mvar.Config;
 using Mvar.Evaluation;
 using Mvar.IO;
+using Mvar.Kernels;
 using Mvar.Sampling;
 using Spectre.Console;
 
@@ -64,12 +65,13 @@ public static class BenchCommand
         var threads = new Option<int>("--threads") { Description = "torch intra-op threads (0: libtorch default)", DefaultValueFactory = _ => 0 };
         var gemm = new Option<int>("--gemm-size") { Description = "side of the fp32 matmul measuring the GEMM peak (0: skip)", DefaultValueFactory = _ => 2048 };
         var dtype = new Option<string>("--dtype") { Description = "transformer compute type: float32 (parity path) or bf16 (faster, approximate)", DefaultValueFactory = _ => "float32" };
+        var kernel = GemmOption();
         var quiet = new Option<double>("--quiet-share") { Description = "repeat a run during which other processes used more than this share of the CPUs, and wait for such a quiet machine before each run (1: off)", DefaultValueFactory = _ => 0.05 };
         var retries = new Option<int>("--max-retries") { Description = "most disturbed runs to repeat", DefaultValueFactory = _ => 6 };
         var json = new Option<string?>("--json") { Description = "write the result as JSON" };
         var cmd = new Command("sample", "Time sampling (transformer and decode), memory, KV cache and FLOPs with random weights")
         {
-            preset, config, arch, resolution, batch, repeats, warmup, cfg, topK, topP, seed, decodeChunk, threads, gemm, dtype, quiet, retries, json,
+            preset, config, arch, resolution, batch, repeats, warmup, cfg, topK, topP, seed, decodeChunk, threads, gemm, dtype, kernel, quiet, retries, json,
         };
         return cmd.WithAction(p =>
         {
@@ -82,7 +84,7 @@ public static class BenchCommand
                 Name = BenchName(presetName, configPath, p.GetValue(resolution)), Batch = p.GetValue(batch), Repeats = p.GetValue(repeats), Warmup = p.GetValue(warmup),
                 Sampling = new SamplingOptions { Cfg = p.GetValue(cfg), TopK = p.GetValue(topK), TopP = p.GetValue(topP), Seed = p.GetValue(seed) },
                 DecodeChunk = p.GetValue(decodeChunk), Threads = p.GetValue(threads), GemmSize = p.GetValue(gemm),
-                Dtype = SamplingBenchmark.ParseDtype(p.GetValue(dtype)!),
+                Dtype = SamplingBenchmark.ParseDtype(p.GetValue(dtype)!), Gemm = GemmKernels.Parse(p.GetValue(kernel)!),
                 QuietShare = p.GetValue(quiet), MaxRetries = p.GetValue(retries),
                 Progress = line => Console.Error.WriteLine(line),
             };
@@ -96,6 +98,13 @@ public static class BenchCommand
             return 0;
         });
     }
+
+    /// <summary><c>--gemm</c>: the kernel of the transformer's per-scale linear layers at inference.</summary>
+    internal static Option<string> GemmOption() => new("--gemm")
+    {
+        Description = "GEMM of the transformer's linear layers: mkl (libtorch's sgemm, the parity path), onednn (float32 on prepacked weights, ~1e-6 off) or int8 (dynamic quantisation, approximate)",
+        DefaultValueFactory = _ => "mkl",
+    };
 
     static Command CreateTrain()
     {
@@ -147,10 +156,11 @@ public static class BenchCommand
         var cfg = new Option<double>("--cfg") { Description = "guidance scale (other than 1: the rows are doubled)", DefaultValueFactory = _ => new SamplingOptions().Cfg };
         var repeats = new Option<int>("--repeats") { Description = "timed products per shape (the best is kept)", DefaultValueFactory = _ => 5 };
         var threads = new Option<int>("--threads") { Description = "torch intra-op threads (0: libtorch default)", DefaultValueFactory = _ => 0 };
+        var kernels = new Option<string>("--gemm") { Description = "GEMM kernels to time, comma-separated (mkl, onednn, int8), each shape on each in turn", DefaultValueFactory = _ => "mkl" };
         var json = new Option<string?>("--json") { Description = "write the timings as JSON" };
-        var cmd = new Command("gemm", "Time the fp32 linear layers of sampling shape by shape (rows of each scale x each layer) with random values")
+        var cmd = new Command("gemm", "Time the linear layers of sampling shape by shape (rows of each scale x each layer) with random values")
         {
-            preset, config, resolution, batch, cfg, repeats, threads, json,
+            preset, config, resolution, batch, cfg, repeats, threads, kernels, json,
         };
         return cmd.WithAction(p =>
         {
@@ -158,22 +168,32 @@ public static class BenchCommand
             var t = modelConfig.Transformer ?? throw new MvarException("the configuration has no transformer section");
             int b = p.GetValue(batch);
             if (b < 1) throw new MvarException($"--batch must be at least 1, got {b}");
+            var ks = p.GetValue(kernels)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(GemmKernels.Parse).Distinct().ToArray();
+            if (ks.Length == 0) throw new MvarException("--gemm names no kernel");
             string? jsonPath = p.GetValue(json);
             if (jsonPath != null) TokenizerOptions.CheckWritable(jsonPath);
             if (p.GetValue(threads) > 0) TorchSharp.torch.set_num_threads(p.GetValue(threads));
             bool guided = Mvar.Transformer.AttentionPatterns.For(t, modelConfig.Tokenizer).Guides(p.GetValue(cfg));
             var shapes = GemmShapeBenchmark.SamplingShapes(t, modelConfig.Tokenizer.PatchNums, modelConfig.Tokenizer.VocabSize, b, guided);
-            var timings = shapes.Select(s => GemmShapeBenchmark.Time(s, b, p.GetValue(repeats))).ToList();
-            var table = new Table().Title($"fp32 linear layers of sampling: {t.Arch.Name()}-d{t.Depth}, B={b}{(guided ? ", guided (rows doubled)" : "")}, {TorchSharp.torch.get_num_threads()} threads")
-                .AddColumns("scale", "layer", "rows x in -> out", "ms", "GFLOP/s", "s per image");
-            foreach (var x in timings)
-                table.AddRow(x.Scale.ToString(CultureInfo.InvariantCulture), x.Layer, $"{x.Rows} x {x.In} -> {x.Out}", F(x.Seconds * 1e3, "F3"), F(x.GflopPerSecond, "F1"), F(x.SecondsPerImage, "F4"));
+            // each shape on every kernel before the next shape: a drifting machine affects them alike
+            var timings = shapes.Select(s => ks.Select(k => GemmShapeBenchmark.Time(s, b, p.GetValue(repeats), k)).ToArray()).ToList();
+            var table = new Table().Title($"linear layers of sampling: {t.Arch.Name()}-d{t.Depth}, B={b}{(guided ? ", guided (rows doubled)" : "")}, {TorchSharp.torch.get_num_threads()} threads")
+                .AddColumns("scale", "layer", "rows x in -> out");
+            foreach (var k in ks) table.AddColumns($"{k.Name()} ms", $"{k.Name()} GFLOP/s");
+            foreach (var (s, row) in shapes.Zip(timings))
+                table.AddRow([s.Scale.ToString(CultureInfo.InvariantCulture), s.Layer, $"{s.Rows} x {s.In} -> {s.Out}",
+                    .. row.SelectMany(x => new[] { F(x.Seconds * 1e3, "F3"), F(x.GflopPerSecond, "F1") })]);
             AnsiConsole.Write(table);
-            double total = timings.Sum(x => x.SecondsPerImage), flops = shapes.Sum(s => s.Flops * s.PerImage) / b;
-            Console.WriteLine($"sum per image: {total:F3} s for {flops / 1e9:F1} GFLOP = {flops / total / 1e9:F1} GFLOP/s");
+            double flops = shapes.Sum(s => s.Flops * s.PerImage) / b;
+            var totals = ks.Select((_, i) => timings.Sum(row => row[i].SecondsPerImage)).ToArray();
+            for (int i = 0; i < ks.Length; i++)
+                Console.WriteLine($"{ks[i].Name()}: sum per image {totals[i]:F3} s for {flops / 1e9:F1} GFLOP = {flops / totals[i] / 1e9:F1} GFLOP/s" + (i > 0 ? $", {totals[0] / totals[i]:F2}x {ks[0].Name()}'s speed" : ""));
             if (jsonPath != null)
             {
-                AtomicFile.WriteAllText(jsonPath, System.Text.Json.JsonSerializer.Serialize(new { machine = SamplingBenchmark.CpuModel(), threads = TorchSharp.torch.get_num_threads(), batch = b, guided, seconds_per_image = total, gflops_per_image = flops / 1e9, shapes = timings }, ReportJson.Options));
+                // the first kernel's timings at the top level (what bench/official_gemm.py and perf_categories.py read), every kernel's under "kernels"
+                var perKernel = ks.Select((k, i) => new { gemm = k.Name(), seconds_per_image = totals[i], shapes = timings.Select(row => row[i]).ToArray() });
+                AtomicFile.WriteAllText(jsonPath, System.Text.Json.JsonSerializer.Serialize(new { machine = SamplingBenchmark.CpuModel(), threads = TorchSharp.torch.get_num_threads(), batch = b, guided, gflops_per_image = flops / 1e9,
+                    gemm = ks[0].Name(), seconds_per_image = totals[0], shapes = timings.Select(row => row[0]).ToArray(), kernels = perKernel }, ReportJson.Options));
                 Console.Error.WriteLine($"wrote {jsonPath}");
             }
             return 0;
@@ -191,7 +211,7 @@ public static class BenchCommand
     static void Print(SamplingBenchmarkResult r)
     {
         var off = r.ImageSize == 256 && r.Batch == 1 && r.Dtype == "float32" && r.Cfg == 1.5 && r.TopK == 900 && Math.Abs(r.TopP - 0.96) < 1e-9 ? OfficialReference.For(r.Arch, r.Depth) : null;
-        var table = new Table().Title($"{Markup.Escape(r.Name)}: {r.Arch}-d{r.Depth}, B={r.Batch}, cfg {F(r.Cfg, "G")}, top-k {r.TopK}, top-p {F(r.TopP, "G")}, {r.Threads} threads, {r.Dtype}")
+        var table = new Table().Title($"{Markup.Escape(r.Name)}: {r.Arch}-d{r.Depth}, B={r.Batch}, cfg {F(r.Cfg, "G")}, top-k {r.TopK}, top-p {F(r.TopP, "G")}, {r.Threads} threads, {r.Dtype}, {r.Gemm} GEMM")
             .AddColumns("measure", "ours", "official PyTorch (B=1)", "speed-up / ratio");
         void Row(string name, double ours, double? official, string fmt = "F2", bool time = true) =>
             table.AddRow(name, F(ours, fmt), official is { } o ? F(o, fmt) : "", official is { } o2 ? (time ? Ratio(o2, ours) : $"{ours / o2:F2}") : "");

@@ -7,6 +7,7 @@ using System.Text.Json.Serialization;
 using Mvar.Config;
 using Mvar.Evaluation;
 using Mvar.IO;
+using Mvar.Kernels;
 using Mvar.Sampling;
 using Mvar.Tokenizer;
 using Mvar.Transformer;
@@ -34,10 +35,11 @@ public static class CompareCommand
         var grid = new Option<int>("--grid") { Description = "samples per class in compare.png", DefaultValueFactory = _ => 4 };
         var npz = new Option<bool>("--npz") { Description = "also write var.npz and mvar.npz (arr_0: uint8 N x H x W x 3, as sample --npz)" };
         var output = new Option<string>("--out") { Description = "folder for compare.md, compare.json, compare.png", Required = true };
+        var gemm = BenchCommand.GemmOption();
         var shared = new ScoredSamplingOptions();
         var cmd = new Command("compare", "VAR against MVAR: the same classes and seeds; FID, IS, precision, recall, time, memory, KV cache, FLOPs, parameters")
         {
-            preset, config, vae, var, mvar, data, perClass, count, grid, npz, output,
+            preset, config, vae, var, mvar, data, perClass, count, grid, npz, output, gemm,
         };
         shared.AddTo(cmd);
         return cmd.WithAction(p =>
@@ -55,6 +57,7 @@ public static class CompareCommand
             var sampling = shared.SamplingOf(p, varConfig.Tokenizer.VocabSize);
             string outDir = PrepareOutput(p.GetValue(output)!);
             string reference = p.GetValue(data)!;
+            var kernel = GemmKernels.Parse(p.GetValue(gemm)!);
 
             var total = Stopwatch.StartNew();
             using var _ = no_grad();
@@ -64,6 +67,7 @@ public static class CompareCommand
             using var tokenizer = VqVaeLoader.Load(varConfig.Tokenizer, files.vae);
             using var varModel = ScaleTransformer.Load(varConfig, files.var);
             using var mvarModel = ScaleTransformer.Load(mvarConfig, files.mvar);
+            if (kernel != GemmKernel.Mkl) foreach (var m in new[] { varModel, mvarModel }) m.UseGemm(kernel, inferenceOnly: true);
             var (real, cached) = SampleEvaluation.ReferenceFeatures(net, reference, p.GetValue(shared.CacheDir), msg => Console.Error.Write($"\r{msg}   "));
             using var _r = real;
             if (!cached) Console.Error.WriteLine();
@@ -88,7 +92,7 @@ public static class CompareCommand
                 {
                     Command = Cli.CommandLine(), Machine = SamplingBenchmark.CpuModel(), Threads = get_num_threads(),
                     Reference = reference, ReferenceImages = real.shape[0], Features = net.Name,
-                    Cfg = sampling.Cfg, TopK = sampling.TopK, TopP = sampling.TopP, Seed = sampling.Seed ?? 0, Batch = batchSize,
+                    Gemm = kernel.Name(), Cfg = sampling.Cfg, TopK = sampling.TopK, TopP = sampling.TopP, Seed = sampling.Seed ?? 0, Batch = batchSize,
                     ImagesPerModel = n, Classes = numClasses, ImageSize = varConfig.Tokenizer.ImageSize, ScoredSide = scoreSide ?? varConfig.Tokenizer.ImageSize, Seconds = total.Elapsed.TotalSeconds,
                     Models = runs.Select(r => r.Figures).ToArray(),
                 };
@@ -190,7 +194,7 @@ public static class CompareCommand
         sb.AppendLine($"Sampling: cfg {r.Cfg.ToString(CultureInfo.InvariantCulture)}, top-k {r.TopK}, top-p {r.TopP.ToString(CultureInfo.InvariantCulture)}, seed {r.Seed} (batch i: seed + i), batch {r.Batch}, {r.Classes} classes balanced; both models got the same classes and seeds and took turns batch by batch.");
         sb.AppendLine($"Metrics: features of {r.Features} against {r.ReferenceImages} reference images ({r.Reference}){(r.ScoredSide < r.ImageSize ? $", the {r.ImageSize}x{r.ImageSize} samples centre-cropped to the reference's {r.ScoredSide}x{r.ScoredSide} (the training data was padded)" : "")}; KV cache measured at batch {r.Batch}; FLOPs analytic (matmuls only); memory: peak resident size during sampling above that before it (first two batches).");
         sb.AppendLine().AppendLine($"Command: `{r.Command}`").AppendLine();
-        sb.AppendLine($"Machine: {r.Machine}; {r.Threads} torch threads; total {r.Seconds:F0} s.");
+        sb.AppendLine($"Machine: {r.Machine}; {r.Threads} torch threads; {r.Gemm} GEMM; total {r.Seconds:F0} s.");
         return sb.ToString();
     }
 
@@ -209,6 +213,8 @@ public sealed record ComparisonReport
     public string Command { get; init; } = "";
     public string Machine { get; init; } = "";
     public int Threads { get; init; }
+    /// <summary>The GEMM kernel of the transformers' per-scale linear layers (mkl, onednn or int8).</summary>
+    public string Gemm { get; init; } = "mkl";
     public string Reference { get; init; } = "";
     public long ReferenceImages { get; init; }
     public string Features { get; init; } = "";

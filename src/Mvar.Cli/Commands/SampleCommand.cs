@@ -28,9 +28,10 @@ public static class SampleCommand
         var progression = new Option<string?>("--progression") { Description = "also write a grid (PNG): one row per sample, one column per scale" };
         var npz = new Option<string?>("--npz") { Description = "also write the samples as .npz (arr_0: uint8 N x H x W x 3, the layout of OpenAI's evaluation suite and of mvar eval)" };
         var dtype = new Option<string>("--dtype") { Description = "transformer compute type: float32 (exact, the default) or bf16 (faster on CPUs with bf16 support, approximate)", DefaultValueFactory = _ => "float32" };
+        var gemm = BenchCommand.GemmOption();
         var cmd = new Command("sample", "Generate class-conditional images with a VAR or MVAR checkpoint")
         {
-            classes, random, count, cfg, topK, topP, seed, smooth, output, tokensOut, progression, npz, dtype,
+            classes, random, count, cfg, topK, topP, seed, smooth, output, tokensOut, progression, npz, dtype, gemm,
         };
         models.AddTo(cmd);
         return cmd.WithAction(p =>
@@ -51,13 +52,15 @@ public static class SampleCommand
                 if (path != null) TokenizerOptions.CheckWritable(path);
 
             var computeType = Mvar.Evaluation.SamplingBenchmark.ParseDtype(p.GetValue(dtype)!);
+            var kernel = Mvar.Kernels.GemmKernels.Parse(p.GetValue(gemm)!);
             using var _ = no_grad();
             var (tokenizer, transformer) = models.Load(p, modelConfig);
             using var _t = tokenizer;
             using var _m = transformer;
             if (computeType != ScalarType.Float32) transformer.ToComputeType(computeType);
-            var sampler = new ScaleSampler(transformer, tokenizer);
             Console.Error.WriteLine($"loaded {t.Arch.Name()} (depth {t.Depth}, {transformer.ParameterCount() / 1e6:F1}M parameters) in {total.Elapsed.TotalSeconds:F1}s");
+            if (kernel != Mvar.Kernels.GemmKernel.Mkl) transformer.UseGemm(kernel, inferenceOnly: true);
+            var sampler = new ScaleSampler(transformer, tokenizer);
 
             var perScale = new List<Tensor>();   // (B, C, H, W) per scale, for the progression grid
             using var result = sampler.Sample(classList, randomCount, options, step =>

@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using Mvar.Config;
+using Mvar.Kernels;
+using Mvar.Transformer;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace Mvar.Evaluation;
 
@@ -18,8 +19,8 @@ public sealed record GemmShape(string Layer, int Scale, long Rows, long In, long
 public sealed record GemmShapeTiming(string Layer, int Scale, long Rows, long In, long Out, int PerImage, double Seconds, double GflopPerSecond, double SecondsPerImage);
 
 /// <summary>
-/// Times the fp32 linear layers of a transformer's sampling loop shape by shape (F.linear with bias on random
-/// values, the weight laid out as the model holds it), so the GEMM library's speed on the skinny shapes of small
+/// Times the linear layers of a transformer's sampling loop shape by shape (on random values, with bias, on the GEMM
+/// kernel the model would use: libtorch's sgemm, oneDNN's prepacked float32 or int8), so the GEMM library's speed on the skinny shapes of small
 /// batches can be read apart from everything else the transformer does; their sum per image is the GEMM share of the
 /// transformer phase. bench/official_gemm.py times the same shapes with the official code's torch.
 /// </summary>
@@ -42,21 +43,28 @@ public static class GemmShapeBenchmark
         return shapes;
     }
 
-    /// <summary>Best of <paramref name="repeats"/> timed products after one warm-up; per image divides by <paramref name="batch"/>.</summary>
-    public static GemmShapeTiming Time(GemmShape s, int batch, int repeats = 5)
+    /// <summary>
+    /// Best of <paramref name="repeats"/> timed products after one warm-up, on <paramref name="kernel"/> (a
+    /// <see cref="PackedLinear"/> packed for these rows; packing is not timed); per image divides by <paramref name="batch"/>.
+    /// </summary>
+    public static GemmShapeTiming Time(GemmShape s, int batch, int repeats = 5, GemmKernel kernel = GemmKernel.Mkl)
     {
         if (repeats < 1) throw new MvarException($"repeats must be at least 1, got {repeats}");
         using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        using var lin = new PackedLinear(s.In, s.Out);
+        lin.Weight.normal_(0, 1 / Math.Sqrt(s.In));
+        lin.Bias!.zero_();
+        lin.eval();
+        lin.Pack(kernel, s.Rows);
         var x = randn(s.Rows, s.In);
-        var w = randn(s.Out, s.In).div_(Math.Sqrt(s.In));
-        var b = zeros(s.Out);
-        F.linear(x, w, b).Dispose();
+        lin.forward(x).Dispose();
         double best = double.MaxValue;
         var sw = new Stopwatch();
         for (int i = 0; i < repeats; i++)
         {
             sw.Restart();
-            using (F.linear(x, w, b)) { }
+            using (lin.forward(x)) { }
             best = Math.Min(best, sw.Elapsed.TotalSeconds);
         }
         return new GemmShapeTiming(s.Layer, s.Scale, s.Rows, s.In, s.Out, s.PerImage, best, s.Flops / best / 1e9, best * s.PerImage / batch);

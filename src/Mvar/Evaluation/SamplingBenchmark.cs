@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Mvar.Config;
+using Mvar.Kernels;
 using Mvar.Sampling;
 using Mvar.Tokenizer;
 using Mvar.Transformer;
@@ -30,6 +31,8 @@ public sealed record SamplingBenchmarkOptions
     public bool OfficialInit { get; init; } = true;
     /// <summary>Transformer weights and compute: float32 (the parity path) or bfloat16 (faster, approximate). The tokenizer stays float32.</summary>
     public ScalarType Dtype { get; init; } = ScalarType.Float32;
+    /// <summary>The GEMM kernel of the per-scale linear layers (<see cref="ScaleTransformer.UseGemm"/>); packing counts as load time.</summary>
+    public GemmKernel Gemm { get; init; } = GemmKernel.Mkl;
     /// <summary>
     /// A run is disturbed when other processes used more than this share of all CPU time during it (1: never): each run
     /// waits for a machine this quiet first, and a disturbed measured run is repeated (up to <see cref="MaxRetries"/>).
@@ -54,6 +57,7 @@ public sealed record SamplingBenchmarkResult
     public int Warmup { get; init; }
     public int Threads { get; init; }
     public string Dtype { get; init; } = "float32";
+    public string Gemm { get; init; } = "mkl";
     public double Cfg { get; init; }
     public int TopK { get; init; }
     public double TopP { get; init; }
@@ -149,9 +153,10 @@ public static class SamplingBenchmark
         using var model = ScaleTransformer.Create(config, initWeights: o.OfficialInit);
         foreach (var p in model.parameters()) p.requires_grad = false;
         if (o.Dtype != ScalarType.Float32) model.ToComputeType(o.Dtype);
+        long parameters = model.ParameterCount();
+        if (o.Gemm != GemmKernel.Mkl) model.UseGemm(o.Gemm, inferenceOnly: true);
         double loadSeconds = sw.Elapsed.TotalSeconds;
         double rssAfterLoad = ProcessMemory.CurrentMb;
-        long parameters = model.ParameterCount();
         log($"built {t.Arch.Name()}-d{t.Depth} ({parameters / 1e6:F1}M parameters) and its tokenizer with random weights in {loadSeconds:F1}s; RSS {rssAfterLoad:F0} MB; {get_num_threads()} threads");
 
         // ---- GEMM peak
@@ -236,7 +241,7 @@ public static class SamplingBenchmark
         return new SamplingBenchmarkResult
         {
             Name = o.Name, Arch = t.Arch.Name(), Depth = t.Depth, Parameters = parameters, Batch = o.Batch, Repeats = o.Repeats, Warmup = o.Warmup,
-            Threads = get_num_threads(), Dtype = DtypeName(o.Dtype), Cfg = o.Sampling.Cfg, TopK = o.Sampling.TopK, TopP = o.Sampling.TopP,
+            Threads = get_num_threads(), Dtype = DtypeName(o.Dtype), Gemm = o.Gemm.Name(), Cfg = o.Sampling.Cfg, TopK = o.Sampling.TopK, TopP = o.Sampling.TopP,
             DecodeChunk = o.DecodeChunk == 0 ? o.Batch : Math.Min(o.DecodeChunk, o.Batch), ImageSize = config.Tokenizer.ImageSize,
             SecondsPerImage = trans + dec, TransformerSeconds = trans, DecodeSeconds = dec,
             TransformerSecondsPerBatch = transformerTimes.ToArray(), DecodeSecondsPerBatch = decodeTimes.ToArray(), LoadSeconds = loadSeconds,

@@ -8,17 +8,17 @@ namespace Mvar.Transformer;
 /// <summary>The block MLP: fc1, GELU (tanh approximation), fc2.</summary>
 public sealed class FeedForward : nn.Module<Tensor, Tensor>
 {
-    readonly Linear fc1, fc2;
+    readonly PackedLinear fc1, fc2;
 
     public FeedForward(int embedDim, int hiddenDim) : base(nameof(FeedForward))
     {
-        fc1 = nn.Linear(embedDim, hiddenDim);
-        fc2 = nn.Linear(hiddenDim, embedDim);
+        fc1 = new PackedLinear(embedDim, hiddenDim);
+        fc2 = new PackedLinear(hiddenDim, embedDim);
         register_module(nameof(fc1), fc1);
         register_module(nameof(fc2), fc2);
     }
 
-    internal Tensor Fc2Weight => fc2.weight!;
+    internal Tensor Fc2Weight => fc2.Weight;
 
     public override Tensor forward(Tensor x) => fc2.forward(fc1.forward(x).gelu(GELU.Approximate.tanh));
 }

@@ -1,5 +1,6 @@
 using Mvar.Config;
 using Mvar.IO;
+using Mvar.Kernels;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -30,7 +31,7 @@ public sealed class ScaleTransformer : nn.Module
     readonly Sequential? shared_ada_lin;
     readonly ModuleList<AdaLNSelfAttn> blocks;
     readonly AdaLNBeforeHead head_nm;
-    readonly Linear head;
+    readonly PackedLinear head;
 
     /// <summary>The key of the mask buffer: always rebuilt from the architecture, never taken from a checkpoint.</summary>
     public const string MaskBufferKey = "attn_bias_for_masking";
@@ -60,7 +61,7 @@ public sealed class ScaleTransformer : nn.Module
         lvl_1L = tensor(Layout.LevelOfPosition(), [1, Layout.L]);
         attn_bias_for_masking = Pattern.FullMask();
         head_nm = new AdaLNBeforeHead(C, D, config.NormEps);
-        head = nn.Linear(C, VocabSize);
+        head = new PackedLinear(C, VocabSize);
 
         register_module(nameof(word_embed), word_embed);
         register_module(nameof(class_emb), class_emb);
@@ -92,11 +93,12 @@ public sealed class ScaleTransformer : nn.Module
         foreach (var (_, m) in named_modules())
         {
             if (m is Linear lin) { TruncNormal_(lin.weight!, std, generator); lin.bias?.zero_(); }
+            else if (m is PackedLinear packed) { TruncNormal_(packed.Weight, std, generator); packed.Bias?.zero_(); }
             else if (m is Embedding emb) TruncNormal_(emb.weight!, std, generator);
         }
         TruncNormal_(pos_start, std, generator);
         TruncNormal_(pos_1LC, std, generator);
-        head.weight!.mul_(initHead);
+        head.Weight.mul_(initHead);
         head_nm.AdaLinLinear.weight!.mul_(initAdaln);
         foreach (var b in blocks) b.InitWeights(Config.Depth, initAdaln, initAdalnGamma, generator);
     }
@@ -155,7 +157,8 @@ public sealed class ScaleTransformer : nn.Module
         return n;
     }
 
-    public long ParameterCount() => parameters().Sum(p => p.numel());
+    public long ParameterCount() =>
+        parameters().Sum(p => p.numel()) + modules().OfType<PackedLinear>().Sum(m => m.ReleasedElements);
 
     /// <summary>
     /// Stochastic depth for training: block i drops its residual branches with probability
@@ -244,7 +247,7 @@ public sealed class ScaleTransformer : nn.Module
     }
 
     /// <summary>The floating-point type of the weights (float32; bfloat16 after <see cref="ToComputeType"/>).</summary>
-    public ScalarType ComputeType => head.weight!.dtype;
+    public ScalarType ComputeType => head.Weight.dtype;
 
     /// <summary>
     /// Converts the floating-point weights and buffers to <paramref name="dtype"/> (e.g. bfloat16: a faster, less exact
@@ -255,6 +258,23 @@ public sealed class ScaleTransformer : nn.Module
         using var _ = no_grad();
         this.to(dtype);   // floating-point parameters and buffers only (lvl_1L stays int64)
         if (lvl_1L.dtype != ScalarType.Int64) throw new InvalidOperationException("lvl_1L must stay int64");
+    }
+
+    /// <summary>The GEMM kernel of the per-scale linear layers at inference (<see cref="UseGemm"/>).</summary>
+    public GemmKernel Gemm => head.Kernel;
+
+    /// <summary>
+    /// Runs the per-scale linear layers (q/k/v, proj, the MLP and the head) on <paramref name="kernel"/> at inference
+    /// (no gradients, eval mode); their weights are packed once, here, with <paramref name="rows"/> (default: the rows
+    /// of the largest scale of one guided image) as oneDNN's layout hint. word_embed and the class-only ada_lin stay on
+    /// libtorch's sgemm. Training is unaffected, unless <paramref name="inferenceOnly"/>: then the float weights of the
+    /// packed layers are released (the packed copies replace them instead of adding to the memory) and the model can
+    /// only sample from then on (no training, no saving).
+    /// </summary>
+    public void UseGemm(GemmKernel kernel, long? rows = null, bool inferenceOnly = false)
+    {
+        long r = rows ?? 2L * Layout.PatchNums[^1] * Layout.PatchNums[^1];
+        foreach (var m in modules().OfType<PackedLinear>()) m.Pack(kernel, r, inferenceOnly);
     }
 
     /// <summary>A fresh KV cache when the architecture uses one (VAR), else null.</summary>

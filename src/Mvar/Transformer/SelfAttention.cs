@@ -17,7 +17,7 @@ public sealed class SelfAttention : nn.Module
     readonly double scale;
     static readonly double MaxScaleMul = (float)Math.Log(100);   // the official value is float32(ln 100)
 
-    readonly Linear mat_qkv, proj;
+    readonly PackedLinear mat_qkv, proj;
     readonly Parameter q_bias, v_bias;
     readonly Parameter? scale_mul_1H11;
     readonly Tensor zero_k_bias;
@@ -34,11 +34,11 @@ public sealed class SelfAttention : nn.Module
         }
         else scale = 0.25 / Math.Sqrt(headDim);
 
-        mat_qkv = nn.Linear(embedDim, 3 * embedDim, hasBias: false);
+        mat_qkv = new PackedLinear(embedDim, 3 * embedDim, hasBias: false);
         q_bias = nn.Parameter(zeros(embedDim));
         v_bias = nn.Parameter(zeros(embedDim));
         zero_k_bias = zeros(embedDim);
-        proj = nn.Linear(embedDim, embedDim);
+        proj = new PackedLinear(embedDim, embedDim);
         register_module(nameof(mat_qkv), mat_qkv);
         register_parameter(nameof(q_bias), q_bias);
         register_parameter(nameof(v_bias), v_bias);
@@ -46,14 +46,14 @@ public sealed class SelfAttention : nn.Module
         register_module(nameof(proj), proj);
     }
 
-    internal Tensor ProjWeight => proj.weight!;
+    internal Tensor ProjWeight => proj.Weight;
 
     /// <param name="probe">optional: receives this block's attention probabilities (analysis; null costs nothing)</param>
     public Tensor forward(Tensor x_BLC, AttentionSpec spec, AttentionProbe? probe = null)
     {
         long B = x_BLC.shape[0], L = x_BLC.shape[1], C = x_BLC.shape[2];
         var bias = cat([q_bias, zero_k_bias, v_bias]);
-        var qkv = F.linear(x_BLC, mat_qkv.weight!, bias).view(B, L, 3, numHeads, headDim);
+        var qkv = mat_qkv.Forward(x_BLC, bias).view(B, L, 3, numHeads, headDim);
         var qkv_3BHLc = qkv.permute(2, 0, 3, 1, 4);
         Tensor q = qkv_3BHLc[0], k = qkv_3BHLc[1], v = qkv_3BHLc[2];
         if (l2Norm)
