@@ -50,10 +50,11 @@ public sealed class PackedLinear : nn.Module<Tensor, Tensor>
     public void Pack(GemmKernel to, long rows, bool releaseFloatWeight = false)
     {
         if (released) throw new InvalidOperationException("the float weight of this linear layer was released: it cannot be packed again");
+        if (to != GemmKernel.Mkl && weight.dtype != ScalarType.Float32)
+            throw new MvarException($"the {to.Name()} GEMM kernel packs float32 weights, not {weight.dtype} (use it with --dtype float32)");
         onednnWeight?.Dispose(); onednnWeight = null;
         if (to == GemmKernel.OneDnn)
         {
-            if (weight.dtype != ScalarType.Float32) throw new MvarException($"the oneDNN kernel needs float32 weights, not {weight.dtype}");
             using var _ = no_grad();
             onednnWeight = LibTorchOps.OneDnnPack(weight, rows).DetachFromDisposeScope();
         }

@@ -1,6 +1,7 @@
 using Mvar.Kernels;
 using Mvar.Sampling;
 using Mvar.Transformer;
+using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -74,6 +75,19 @@ public class PackedLinearTests
         Assert.Contains("packed", e.Message);
         Assert.Throws<InvalidOperationException>(() => lin.Pack(GemmKernel.Int8, 5));
         Assert.Equal(32 * 16, lin.ReleasedElements);
+    }
+
+    [Theory]
+    [InlineData(GemmKernel.OneDnn)]
+    [InlineData(GemmKernel.Int8)]
+    public void PackingBfloat16WeightsIsAClearErrorAndKeepsTheWeights(GemmKernel kernel)
+    {
+        using var lin = new PackedLinear(16, 8);
+        lin.to(ScalarType.BFloat16);
+        var e = Assert.Throws<MvarException>(() => lin.Pack(kernel, 4, releaseFloatWeight: true));
+        Assert.Contains("--dtype float32", e.Message);
+        Assert.False(lin.Released);
+        Assert.Equal(GemmKernel.Mkl, lin.Kernel);
     }
 
     [Fact]
