@@ -19,6 +19,7 @@ public static class BenchCommand
         bench.Subcommands.Add(CreateTrain());
         bench.Subcommands.Add(CreateScaling());
         bench.Subcommands.Add(CreateGemm());
+        bench.Subcommands.Add(CreateAgreement());
         return bench;
     }
 
@@ -200,71 +201,113 @@ public static class BenchCommand
         });
     }
 
+    static Command CreateAgreement()
+    {
+        var models = new ModelOptions();
+        var kernel = new Option<string>("--gemm") { Description = "the approximate GEMM kernel compared with mkl (onednn or int8)", DefaultValueFactory = _ => "int8" };
+        var count = new Option<int>("--count") { Description = "samples, the classes balanced", DefaultValueFactory = _ => 1000 };
+        var cfg = new Option<double>("--cfg") { Description = "guidance scale", DefaultValueFactory = _ => new SamplingOptions().Cfg };
+        var batch = new Option<int>("--batch") { Description = "samples per sampling call", DefaultValueFactory = _ => 50 };
+        var json = new Option<string?>("--json") { Description = "write the per-scale agreement as JSON" };
+        var cmd = new Command("agreement", "Greedy tokens of a packed GEMM kernel against libtorch's sgemm, per scale, teacher-forced on the exact model's tokens")
+        {
+            kernel, count, cfg, batch, json,
+        };
+        models.AddTo(cmd);
+        return cmd.WithAction(p =>
+        {
+            var config = models.ResolveConfig(p);
+            var k = GemmKernels.Parse(p.GetValue(kernel)!);
+            if (k == GemmKernel.Mkl) throw new MvarException("--gemm must name the kernel to compare with mkl: onednn or int8");
+            int n = p.GetValue(count);
+            if (n < 1) throw new MvarException($"--count must be at least 1, got {n}");
+            string? jsonPath = p.GetValue(json);
+            if (jsonPath != null) TokenizerOptions.CheckWritable(jsonPath);
+            using var _ = TorchSharp.torch.no_grad();
+            var (tokenizer, exact) = models.Load(p, config);
+            var (tokenizer2, approx) = models.Load(p, config);
+            using var _t = tokenizer; using var _t2 = tokenizer2; using var _e = exact; using var _a = approx;
+            approx.UseGemm(k, inferenceOnly: true);
+            var classes = Mvar.Evaluation.ModelComparison.BalancedClasses(n, config.Transformer!.NumClasses);
+            var agree = ProgressDisplay.Run("greedy agreement", "samples", n, plainEvery: 200, d =>
+                GreedyAgreement.PerScale(exact, approx, tokenizer, classes, p.GetValue(cfg), p.GetValue(batch), done => d.Report(new WorkProgress(done, n))));
+            var sides = config.Tokenizer.PatchNums;
+            var table = new Table().Title($"{config.Transformer.Arch.Name()}-d{config.Transformer.Depth}: greedy tokens of {k.Name()} equal to mkl's (teacher-forced, {n} samples, cfg {F(p.GetValue(cfg), "G")})")
+                .AddColumns("scale", "positions", "agreement");
+            long all = 0; double agreed = 0;
+            for (int si = 0; si < sides.Length; si++)
+            {
+                long positions = (long)n * sides[si] * sides[si];
+                all += positions; agreed += agree[si] * positions;
+                table.AddRow($"{si} ({sides[si]}x{sides[si]})", positions.ToString(CultureInfo.InvariantCulture), $"{agree[si] * 100:F2} %");
+            }
+            table.AddRow("all", all.ToString(CultureInfo.InvariantCulture), $"{agreed / all * 100:F2} %");
+            AnsiConsole.Write(table);
+            if (jsonPath != null)
+            {
+                AtomicFile.WriteAllText(jsonPath, System.Text.Json.JsonSerializer.Serialize(new { command = Cli.CommandLine(), gemm = k.Name(), samples = n, cfg = p.GetValue(cfg), patch_nums = sides, agreement_per_scale = agree, agreement_all = agreed / all }, ReportJson.Options));
+                Console.Error.WriteLine($"wrote {jsonPath}");
+            }
+            return 0;
+        });
+    }
+
     /// <summary>The report's name: the preset (with a --resolution other than its own: "mvar-d16@512") or the config's file name.</summary>
     static string BenchName(string? preset, string? config, int? resolution) =>
         preset == null ? Path.GetFileName(config!) : resolution is { } r && Presets.FixedResolution(preset) == null && Presets.All.TryGetValue(preset, out var c) && c.Tokenizer.ImageSize != r
             ? $"{preset}@{r}" : preset;
 
+    /// <summary>Why no official figure is printed: a ratio only means something measured in one run on this machine.</summary>
+    const string SideBySideHint = "against the official code: bench/side-by-side.sh (both alternating in one run on this machine; figures from other machines or days are not comparable)";
+
     static string F(double x, string fmt = "F2") => double.IsNaN(x) ? "-" : x.ToString(fmt, CultureInfo.InvariantCulture);
-    static string Ratio(double official, double ours) => double.IsNaN(official) ? "" : $"{official / ours:F2}x";
 
     static void Print(SamplingBenchmarkResult r)
     {
-        var off = r.ImageSize == 256 && r.Batch == 1 && r.Dtype == "float32" && r.Cfg == 1.5 && r.TopK == 900 && Math.Abs(r.TopP - 0.96) < 1e-9 ? OfficialReference.For(r.Arch, r.Depth) : null;
-        var table = new Table().Title($"{Markup.Escape(r.Name)}: {r.Arch}-d{r.Depth}, B={r.Batch}, cfg {F(r.Cfg, "G")}, top-k {r.TopK}, top-p {F(r.TopP, "G")}, {r.Threads} threads, {r.Dtype}, {r.Gemm} GEMM")
-            .AddColumns("measure", "ours", "official PyTorch (B=1)", "speed-up / ratio");
-        void Row(string name, double ours, double? official, string fmt = "F2", bool time = true) =>
-            table.AddRow(name, F(ours, fmt), official is { } o ? F(o, fmt) : "", official is { } o2 ? (time ? Ratio(o2, ours) : $"{ours / o2:F2}") : "");
-        Row("seconds per image", r.SecondsPerImage, off?.SecondsPerImage);
-        Row("  transformer s/image", r.TransformerSeconds, off?.TransformerSeconds);
-        Row("  decode s/image", r.DecodeSeconds, off?.DecodeSeconds);
-        Row("RSS after load (MB)", r.RssAfterLoadMb, off?.RssAfterLoadMb, "F0", time: false);
-        Row("peak RSS (MB)", r.PeakRssMb, off?.PeakRssMb, "F0", time: false);
-        Row("peak above load (MB)", r.PeakRssMb - r.RssAfterLoadMb, off is null ? null : off.PeakRssMb - off.RssAfterLoadMb, "F0", time: false);
-        Row("  transformer phase (MB)", r.TransformerPeakAboveLoadMb, null, "F0");
-        Row("  decode phase (MB)", r.DecodePeakAboveLoadMb, null, "F0");
-        Row("KV cache (MB)", r.KvCacheBytes / 1048576.0, off?.KvCacheMb, "F1", time: false);
-        Row($"last scale {r.LastScaleSide}x{r.LastScaleSide}: transformer s/image", r.ScaleSeconds.Length > 0 ? r.ScaleSeconds[^1] : double.NaN, null);
-        Row($"  attention us/token/block ({r.LastScaleKeysPerQuery} keys)", r.LastScaleAttentionMicrosecondsPerToken, null, "F3");
-        Row("  attention MFLOP/token/block", r.LastScaleAttentionMflopPerToken, null, "F2");
-        Row("GFLOP per image (transformer)", r.GflopsPerImage, null, "F1");
-        Row("transformer GFLOP/s", r.TransformerGflopPerSecond, null, "F1");
-        Row($"fp32 GEMM peak GFLOP/s ({r.GemmSize}^3)", r.GemmPeakGflopPerSecond, null, "F1");
-        Row("fraction of GEMM peak", r.FractionOfGemmPeak, null, "P0");
-        Row("transformer fp32 floor s/image", r.TransformerFloorSeconds, null);
+        // the heading on a line of its own: as the title of a two-column table it would wrap to the table's width
+        Console.WriteLine($"{r.Name}: {r.Arch}-d{r.Depth}, B={r.Batch}, cfg {F(r.Cfg, "G")}, top-k {r.TopK}, top-p {F(r.TopP, "G")}, {r.Threads} threads, {r.Dtype}, {r.Gemm} GEMM");
+        var table = new Table().AddColumns("measure", "value");
+        void Row(string name, double value, string fmt = "F2") => table.AddRow(name, F(value, fmt));
+        Row("seconds per image", r.SecondsPerImage);
+        Row("  transformer s/image", r.TransformerSeconds);
+        Row("  decode s/image", r.DecodeSeconds);
+        Row("RSS after load (MB)", r.RssAfterLoadMb, "F0");
+        Row("peak RSS (MB)", r.PeakRssMb, "F0");
+        Row("peak above load (MB)", r.PeakRssMb - r.RssAfterLoadMb, "F0");
+        Row("  transformer phase (MB)", r.TransformerPeakAboveLoadMb, "F0");
+        Row("  decode phase (MB)", r.DecodePeakAboveLoadMb, "F0");
+        Row("KV cache (MB)", r.KvCacheBytes / 1048576.0, "F1");
+        Row($"last scale {r.LastScaleSide}x{r.LastScaleSide}: transformer s/image", r.ScaleSeconds.Length > 0 ? r.ScaleSeconds[^1] : double.NaN);
+        Row($"  attention us/token/block ({r.LastScaleKeysPerQuery} keys)", r.LastScaleAttentionMicrosecondsPerToken, "F3");
+        Row("  attention MFLOP/token/block", r.LastScaleAttentionMflopPerToken, "F2");
+        Row("GFLOP per image (transformer)", r.GflopsPerImage, "F1");
+        Row("transformer GFLOP/s", r.TransformerGflopPerSecond, "F1");
+        Row($"fp32 GEMM peak GFLOP/s ({r.GemmSize}^3)", r.GemmPeakGflopPerSecond, "F1");
+        Row("fraction of GEMM peak", r.FractionOfGemmPeak, "P0");
+        Row("transformer fp32 floor s/image", r.TransformerFloorSeconds);
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"median of {r.Repeats} run(s) after {r.Warmup} warm-up ({r.DisturbedRunsDiscarded} disturbed run(s) discarded; others' CPU share in kept runs: {string.Join(" ", r.ForeignCpuSharePerRun.Select(x => x.ToString("P0", CultureInfo.InvariantCulture)))}); decode chunk {r.DecodeChunk}; load average {string.Join(" ", r.LoadAverageStart)} -> {string.Join(" ", r.LoadAverageEnd)}; {Markup.Escape(r.Machine)}");
+        Console.WriteLine(SideBySideHint);
     }
 
     static void Print(TrainingBenchmarkResult r)
     {
-        var off = r.ImageSize == 256 && r.Dtype == "float32" ? OfficialTrainingReference.For(r.Arch, r.Depth, r.Batch) : null;
-        if (off != null && off.SecondsPerStep.Length != r.Groups.Length) off = null;
         var table = new Table().Title($"{Markup.Escape(r.Name)}: {r.Arch}-d{r.Depth} training step, B={r.Batch}, {r.Threads} threads, {r.Dtype}")
-            .AddColumns("scale group", "steps/cycle", "tokens", "s/step", "CPU s/step", "s/image", "official s/step", "peak MB", "above W+AdamW MB");
+            .AddColumns("scale group", "steps/cycle", "tokens", "s/step", "CPU s/step", "s/image", "peak MB", "above W+AdamW MB");
         for (int i = 0; i < r.Groups.Length; i++)
         {
             var g = r.Groups[i];
-            string official = off is null ? "" : $"{F(off.SecondsPerStep[i], "F1")} ({off.SecondsPerStep[i] / g.SecondsPerStep:F2}x)";
             table.AddRow(Markup.Escape(g.Label), g.StepsPerCycle.ToString(CultureInfo.InvariantCulture), g.Tokens.ToString(CultureInfo.InvariantCulture),
-                F(g.SecondsPerStep), F(g.CpuSecondsPerStep), F(g.SecondsPerImage), official, F(g.PeakRssMb, "F0"), F(g.PeakAboveWeightsAndOptimizerMb, "F0"));
+                F(g.SecondsPerStep), F(g.CpuSecondsPerStep), F(g.SecondsPerImage), F(g.PeakRssMb, "F0"), F(g.PeakAboveWeightsAndOptimizerMb, "F0"));
         }
         if (r.Groups.Length > 1)
-        {
-            string official = "";
-            if (off != null)
-            {
-                double mean = r.Groups.Select((g, i) => off.SecondsPerStep[i] * g.StepsPerCycle).Sum() / r.Groups.Sum(g => g.StepsPerCycle);
-                official = $"{F(mean)} ({mean / r.SecondsPerStep:F2}x)";
-            }
-            table.AddRow("cycle mean", r.CycleLength.ToString(CultureInfo.InvariantCulture), "", F(r.SecondsPerStep), F(r.CpuSecondsPerStep), F(r.SecondsPerImage), official,
+            table.AddRow("cycle mean", r.CycleLength.ToString(CultureInfo.InvariantCulture), "", F(r.SecondsPerStep), F(r.CpuSecondsPerStep), F(r.SecondsPerImage),
                 F(r.PeakRssMb, "F0"), F(r.PeakAboveWeightsAndOptimizerMb, "F0"));
-        }
         AnsiConsole.Write(table);
-        string offPeak = off is null ? "" : off.PeakRssMbLow == off.PeakRssMbHigh ? $" (official {off.PeakRssMbLow:F0} MB)" : $" (official {off.PeakRssMbLow:F0}-{off.PeakRssMbHigh:F0} MB)";
         AnsiConsole.MarkupLine(Markup.Escape(
             $"weights {r.WeightsMb:F0} MB, gradients {r.GradientsMb:F0} MB, AdamW state {r.OptimizerStateMb:F0} MB; RSS after load {r.RssAfterLoadMb:F0} MB, " +
-            $"after the first step {r.RssAfterFirstStepMb:F0} MB; peak {r.PeakRssMb:F0} MB{offPeak}; median of {r.Steps} step(s) per group after {r.Warmup} warm-up; " +
+            $"after the first step {r.RssAfterFirstStepMb:F0} MB; peak {r.PeakRssMb:F0} MB; median of {r.Steps} step(s) per group after {r.Warmup} warm-up; " +
             $"load average {string.Join(" ", r.LoadAverageStart)} -> {string.Join(" ", r.LoadAverageEnd)}; {r.Machine}"));
+        Console.WriteLine(SideBySideHint);
     }
 }

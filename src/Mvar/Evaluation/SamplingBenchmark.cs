@@ -114,18 +114,6 @@ public sealed record SamplingBenchmarkResult
     public static SamplingBenchmarkResult FromJson(string json) => JsonSerializer.Deserialize<SamplingBenchmarkResult>(json, ReportJson.Options)!;
 }
 
-/// <summary>The official PyTorch figures of the issue (same machine kind, oneDNN sgemm, 2 threads, B=1, cfg 1.5, top-k 900, top-p 0.96, median of 3).</summary>
-public sealed record OfficialReference(string Arch, double SecondsPerImage, double TransformerSeconds, double DecodeSeconds, double PeakRssMb, double RssAfterLoadMb, double? KvCacheMb)
-{
-    /// <param name="arch">the architecture's name in a result file</param>
-    public static OfficialReference? For(string arch, int depth) => Architectures.TryParse(arch, out var a) ? (a, depth) switch
-    {
-        (Architecture.Var, 16) => new(a.Name(), 9.86, 6.42, 3.45, 2271, 1843, 170),
-        (Architecture.Mvar, 16) => new(a.Name(), 10.28, 5.71, 4.32, 2215, 1843, null),
-        _ => null,
-    } : null;
-}
-
 /// <summary>
 /// Times class-conditional sampling with random weights: the transformer phase (the sampler's scale loop, including
 /// filtering, draws and the quantizer) and the decode phase (f_hat to images) separately, with resident memory per

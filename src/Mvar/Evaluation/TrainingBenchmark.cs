@@ -98,21 +98,6 @@ public sealed record TrainingBenchmarkResult
 }
 
 /// <summary>
-/// The official PyTorch training-step figures of issue #3 (same machine kind, 2 threads, batch 2, AdamW, float32):
-/// seconds per step of each scale group (VAR: the one full-sequence group) and the peak RSS (MVAR: 6.5-6.9 GB over its groups).
-/// </summary>
-public sealed record OfficialTrainingReference(string Arch, double[] SecondsPerStep, double PeakRssMbLow, double PeakRssMbHigh)
-{
-    /// <param name="arch">the architecture's name in a result file</param>
-    public static OfficialTrainingReference? For(string arch, int depth, int batch) => Architectures.TryParse(arch, out var a) ? (a, depth, batch) switch
-    {
-        (Architecture.Var, 16, 2) => new(a.Name(), [22.4], 9531, 9531),
-        (Architecture.Mvar, 16, 2) => new(a.Name(), [9.5, 8.7, 8.7], 6500, 6900),
-        _ => null,
-    } : null;
-}
-
-/// <summary>
 /// Times one AdamW optimisation step of a VAR or MVAR transformer exactly as <see cref="TransformerTrainer"/> runs it
 /// (teacher-forced forward, loss, backward, gradient clipping, AdamW step, metrics), with random weights (the official
 /// initialisation), a randomly initialised quantizer and random token maps: the step's cost does not depend on the
