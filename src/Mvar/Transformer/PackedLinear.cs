@@ -24,9 +24,11 @@ public sealed class PackedLinear : nn.Module<Tensor, Tensor>
     public PackedLinear(long inFeatures, long outFeatures, bool hasBias = true) : base(nameof(PackedLinear))
     {
         this.inFeatures = inFeatures; this.outFeatures = outFeatures;
+        // nn.Linear's own draws; its tensors are taken over (the same storage, not copied: a copy would stay resident
+        // until the garbage collector finalises the source, which it does not hurry for memory it cannot see)
         using var source = nn.Linear(inFeatures, outFeatures, hasBias);
-        weight = new Parameter(source.weight!.detach().clone());
-        bias = hasBias ? new Parameter(source.bias!.detach().clone()) : null;
+        weight = new Parameter(source.weight!.detach());
+        bias = hasBias ? new Parameter(source.bias!.detach()) : null;
         register_parameter(nameof(weight), weight);
         if (bias is not null) register_parameter(nameof(bias), bias);
     }
