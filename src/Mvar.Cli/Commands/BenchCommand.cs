@@ -207,11 +207,14 @@ public static class BenchCommand
         var kernel = new Option<string>("--gemm") { Description = "the approximate GEMM kernel compared with mkl (onednn or int8)", DefaultValueFactory = _ => "int8" };
         var count = new Option<int>("--count") { Description = "samples, the classes balanced", DefaultValueFactory = _ => 1000 };
         var cfg = new Option<double>("--cfg") { Description = "guidance scale", DefaultValueFactory = _ => new SamplingOptions().Cfg };
+        var topK = new Option<int?>("--top-k") { Description = "top-k of the exact model's draws (default: the model's default)" };
+        var topP = new Option<double>("--top-p") { Description = "top-p of the exact model's draws", DefaultValueFactory = _ => new SamplingOptions().TopP };
+        var seed = new Option<ulong>("--seed") { Description = "seed of the first sampling call (call i: seed + i)", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch") { Description = "samples per sampling call", DefaultValueFactory = _ => 50 };
         var json = new Option<string?>("--json") { Description = "write the per-scale agreement as JSON" };
         var cmd = new Command("agreement", "Greedy tokens of a packed GEMM kernel against libtorch's sgemm, per scale, teacher-forced on the exact model's tokens")
         {
-            kernel, count, cfg, batch, json,
+            kernel, count, cfg, topK, topP, seed, batch, json,
         };
         models.AddTo(cmd);
         return cmd.WithAction(p =>
@@ -229,11 +232,13 @@ public static class BenchCommand
             using var _t = tokenizer; using var _t2 = tokenizer2; using var _e = exact; using var _a = approx;
             approx.UseGemm(k, inferenceOnly: true);
             var classes = Mvar.Evaluation.ModelComparison.BalancedClasses(n, config.Transformer!.NumClasses);
+            var options = new SamplingOptions { Cfg = p.GetValue(cfg), TopK = p.GetValue(topK) ?? SamplingOptions.DefaultTopK(config.Tokenizer.VocabSize), TopP = p.GetValue(topP), Seed = p.GetValue(seed) };
+            options.Validate(config.Tokenizer.VocabSize);
             var agree = ProgressDisplay.Run("greedy agreement", "samples", n, plainEvery: 200, d =>
-                GreedyAgreement.PerScale(exact, approx, tokenizer, classes, p.GetValue(cfg), p.GetValue(batch), done => d.Report(new WorkProgress(done, n))));
+                GreedyAgreement.PerScale(exact, approx, tokenizer, classes, options, p.GetValue(batch), done => d.Report(new WorkProgress(done, n))));
             var sides = config.Tokenizer.PatchNums;
-            var table = new Table().Title($"{config.Transformer.Arch.Name()}-d{config.Transformer.Depth}: greedy tokens of {k.Name()} equal to mkl's (teacher-forced, {n} samples, cfg {F(p.GetValue(cfg), "G")})")
-                .AddColumns("scale", "positions", "agreement");
+            Console.WriteLine($"{config.Transformer.Arch.Name()}-d{config.Transformer.Depth}: greedy picks of {k.Name()} equal to mkl's, on the mkl model's samples (teacher-forced; {n} samples, cfg {F(options.Cfg, "G")}, top-k {options.TopK}, top-p {F(options.TopP, "G")}, seed {options.Seed})");
+            var table = new Table().AddColumns("scale", "positions", "agreement");
             long all = 0; double agreed = 0;
             for (int si = 0; si < sides.Length; si++)
             {
@@ -245,7 +250,7 @@ public static class BenchCommand
             AnsiConsole.Write(table);
             if (jsonPath != null)
             {
-                AtomicFile.WriteAllText(jsonPath, System.Text.Json.JsonSerializer.Serialize(new { command = Cli.CommandLine(), gemm = k.Name(), samples = n, cfg = p.GetValue(cfg), patch_nums = sides, agreement_per_scale = agree, agreement_all = agreed / all }, ReportJson.Options));
+                AtomicFile.WriteAllText(jsonPath, System.Text.Json.JsonSerializer.Serialize(new { command = Cli.CommandLine(), gemm = k.Name(), samples = n, cfg = options.Cfg, top_k = options.TopK, top_p = options.TopP, seed = options.Seed, patch_nums = sides, agreement_per_scale = agree, agreement_all = agreed / all }, ReportJson.Options));
                 Console.Error.WriteLine($"wrote {jsonPath}");
             }
             return 0;
