@@ -49,6 +49,11 @@ def mvar_train(d):
     return [(g["label"], g["seconds_per_step"], g.get("peak_rss_mb")) for g in d["groups"]], d["seconds_per_step"]
 
 
+def pair(out, kind, r):
+    """The official and the Mvar result of one kind and round (None where that side did not run)."""
+    return tuple(load(os.path.join(out, f"{side}-{kind}-r{r}.json")) for side in ("official", "mvar"))
+
+
 def fmt(x, spec="{:.2f}"):
     return "n/a" if x is None else spec.format(x)
 
@@ -67,8 +72,8 @@ def main(out):
         print("|---|---|---|---|---|---|")
         for k in samples:
             for r in rounds:
-                o = official_sample(load(os.path.join(out, f"official-{k}-r{r}.json")))
-                m = mvar_sample(load(os.path.join(out, f"mvar-{k}-r{r}.json")))
+                do, dm = pair(out, k, r)
+                o, m = official_sample(do), mvar_sample(dm)
                 cell = lambda v: "not run" if v is None else f"{v[0]:.2f} ({v[1]:.2f} + {v[2]:.2f})"
                 ratio = f"**{o[0] / m[0]:.2f}x** (transformer {o[1] / m[1]:.2f}x, decode {o[2] / m[2]:.2f}x)" if o and m else "n/a"
                 print(f"| {k} | {r} | {cell(o)} | {cell(m)} | {ratio} | {fmt(o and o[3], '{:.0f}')} / {fmt(m and m[3], '{:.0f}')} |")
@@ -79,8 +84,8 @@ def main(out):
         print("|---|---|---|---|---|---|---|")
         for k in trains:
             for r in rounds:
-                o = official_train(load(os.path.join(out, f"official-{k}-r{r}.json")), k)
-                m = mvar_train(load(os.path.join(out, f"mvar-{k}-r{r}.json")))
+                do, dm = pair(out, k, r)
+                o, m = official_train(do, k), mvar_train(dm)
                 groups = m[0] if m else [(x[0], None, None) for x in (o or [])]
                 for i, (label, ms, mp) in enumerate(groups):
                     os_, op = (o[i][1], o[i][2]) if o and i < len(o) else (None, None)

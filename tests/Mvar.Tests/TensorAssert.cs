@@ -15,6 +15,14 @@ public static class TensorAssert
         Assert.True(bad == 0, $"{what}: {bad} of {expected.numel()} elements differ");
     }
 
+    /// <summary>|actual - expected| / |expected| in the Frobenius norm (shapes must match).</summary>
+    public static double RelativeError(Tensor expected, Tensor actual)
+    {
+        Assert.True(expected.shape.SequenceEqual(actual.shape),
+            $"shape [{string.Join(",", actual.shape)}], expected [{string.Join(",", expected.shape)}]");
+        return (actual - expected).norm().item<float>() / expected.norm().item<float>();
+    }
+
     /// <summary>Same shape and |expected - actual| &lt;= atol everywhere; returns the max abs difference.</summary>
     public static double Close(Tensor expected, Tensor actual, double atol = 1e-4, string what = "")
     {

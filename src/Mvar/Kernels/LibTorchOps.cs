@@ -40,7 +40,7 @@ public static class LibTorchOps
         """;
 
     static readonly Lazy<jit.ScriptModule> module = new(Load, LazyThreadSafetyMode.ExecutionAndPublication);
-    static readonly object gate = new();
+    static readonly object packGate = new();
 
     /// <summary>The oneDNN layout of a linear weight (out, in) for inputs of about <paramref name="rows"/> rows.</summary>
     public static Tensor OneDnnPack(Tensor weight_OI, long rows) => Invoke<Tensor>("onednn_pack", weight_OI.contiguous(), rows);
@@ -58,19 +58,19 @@ public static class LibTorchOps
         var w = weight_OI.detach().to_type(ScalarType.Float32).contiguous();
         var scale = w.abs().amax(new long[] { 1 }).div(127.0).clamp_min(1e-12).to_type(ScalarType.Float64);
         var q = quantize_per_channel(w, scale, zeros(w.shape[0], dtype: ScalarType.Int64), 0, ScalarType.QInt8);
-        return Invoke<Scalar>("int8_pack", q, bias?.detach().to_type(ScalarType.Float32).contiguous()).ToInt64();
+        var b = bias?.detach().to_type(ScalarType.Float32).contiguous();
+        lock (packGate) return ((Scalar)module.Value.invoke("int8_pack", q, b!)).ToInt64();   // appends to the module's list
     }
 
     /// <summary>x (..., in) times the int8 weight of <paramref name="index"/> (activations quantised per call): (..., out).</summary>
-    public static Tensor Int8Linear(Tensor x, long index) => Invoke<Tensor>("int8_linear", x.contiguous(), index);
-
-    static T Invoke<T>(string method, params object?[] args)
+    public static Tensor Int8Linear(Tensor x, long index)
     {
-        var m = module.Value;
-        object result;
-        lock (gate) result = m.invoke(method, args!);   // int8_pack appends to the module's list
-        return (T)result;
+        var xc = x.contiguous();
+        lock (packGate) return Invoke<Tensor>("int8_linear", xc, index);   // reads the list int8_pack may be growing
     }
+
+    /// <summary>The oneDNN methods touch no state of the module: they run without the lock.</summary>
+    static T Invoke<T>(string method, params object?[] args) => (T)module.Value.invoke(method, args!);
 
     /// <summary>The archive's bytes: what <c>torch.jit.save</c> writes for the module above (tested by loading it).</summary>
     public static byte[] Archive()

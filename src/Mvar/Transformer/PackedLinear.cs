@@ -54,21 +54,13 @@ public sealed class PackedLinear : nn.Module<Tensor, Tensor>
         if (released) throw new InvalidOperationException("the float weight of this linear layer was released: it cannot be packed again");
         if (to != GemmKernel.Mkl && weight.dtype != ScalarType.Float32)
             throw new MvarException($"the {to.Name()} GEMM kernel packs float32 weights, not {weight.dtype} (use it with --dtype float32)");
+        using var _ = no_grad();
         onednnWeight?.Dispose(); onednnWeight = null;
-        if (to == GemmKernel.OneDnn)
-        {
-            using var _ = no_grad();
-            onednnWeight = LibTorchOps.OneDnnPack(weight, rows).DetachFromDisposeScope();
-        }
-        else if (to == GemmKernel.Int8)
-        {
-            using var _ = no_grad();
-            int8Index = LibTorchOps.Int8Pack(weight, bias);
-        }
+        if (to == GemmKernel.OneDnn) onednnWeight = LibTorchOps.OneDnnPack(weight, rows).DetachFromDisposeScope();
+        else if (to == GemmKernel.Int8) int8Index = LibTorchOps.Int8Pack(weight, bias);
         kernel = to;
         if (releaseFloatWeight && to != GemmKernel.Mkl)
         {
-            using var _ = no_grad();
             weight.set_(empty(0, dtype: weight.dtype));
             released = true;
         }

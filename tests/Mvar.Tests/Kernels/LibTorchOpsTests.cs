@@ -7,7 +7,6 @@ namespace Mvar.Tests.Kernels;
 /// <summary>libtorch's oneDNN and int8 linear operators reached through the TorchScript archive.</summary>
 public class LibTorchOpsTests
 {
-    static double RelError(Tensor a, Tensor b) => (a - b).norm().item<float>() / b.norm().item<float>();
 
     [Theory]
     [InlineData(1, 64, 96)]
@@ -38,7 +37,7 @@ public class LibTorchOpsTests
         var expected = F.linear(x, w, b);
         long i = LibTorchOps.Int8Pack(w, b);
         var y = LibTorchOps.Int8Linear(x, i);
-        double err = RelError(y, expected);
+        double err = TensorAssert.RelativeError(expected, y);
         Assert.InRange(err, 1e-5, 0.02);   // 8-bit weights and activations: about 1 % off, never bitwise
         Assert.NotEqual(i, LibTorchOps.Int8Pack(w, null));   // every pack has its own index
     }

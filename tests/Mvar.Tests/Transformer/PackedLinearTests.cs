@@ -10,8 +10,6 @@ namespace Mvar.Tests.Transformer;
 /// <summary>PackedLinear: nn.Linear's parameters, with inference on a oneDNN or int8 packed weight.</summary>
 public class PackedLinearTests
 {
-    static bool Same(Tensor a, Tensor b) => a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
-    static double RelError(Tensor a, Tensor b) => (a - b).norm().item<float>() / b.norm().item<float>();
 
     [Fact]
     public void PackedLinearHasNnLinearsParametersAndInitialisation()
@@ -22,10 +20,10 @@ public class PackedLinearTests
         using var packed = new PackedLinear(24, 40);
         var a = reference.state_dict(); var b = packed.state_dict();
         Assert.Equal(a.Keys.OrderBy(k => k), b.Keys.OrderBy(k => k));
-        Assert.All(a, kv => Assert.True(Same(kv.Value, b[kv.Key]), kv.Key));
+        Assert.All(a, kv => TensorAssert.Equal(kv.Value, b[kv.Key], kv.Key));
         // the generator's draws go on from the same place
         manual_seed(5); using var r2 = nn.Linear(24, 40); var next = randn(3);
-        manual_seed(5); using var p2 = new PackedLinear(24, 40); Assert.True(Same(randn(3), next));
+        manual_seed(5); using var p2 = new PackedLinear(24, 40); TensorAssert.Equal(next, randn(3), "the next draws");
         using var noBias = new PackedLinear(24, 40, hasBias: false);
         Assert.Equal(["weight"], noBias.state_dict().Keys);
     }
@@ -43,18 +41,18 @@ public class PackedLinearTests
         lin.Pack(kernel, rows: 14);
         Assert.Equal(kernel, lin.Kernel);
         lin.eval();
-        Assert.True(Same(lin.forward(x), exact));            // gradients on: libtorch's sgemm, bitwise
+        TensorAssert.Equal(exact, lin.forward(x), "gradients on");   // libtorch's sgemm, bitwise
         using (no_grad())
         {
             var y = lin.forward(x);
             Assert.Equal(exact.shape, y.shape);
-            double err = RelError(y, exact);
+            double err = TensorAssert.RelativeError(exact, y);
             Assert.InRange(err, 0, tolerance);
             var extra = randn(48);                            // another bias, as q/k/v pass theirs
-            if (kernel == GemmKernel.OneDnn) Assert.True(RelError(lin.Forward(x, extra), F.linear(x, lin.Weight, extra)) < tolerance);
+            if (kernel == GemmKernel.OneDnn) Assert.True(TensorAssert.RelativeError(F.linear(x, lin.Weight, extra), lin.Forward(x, extra)) < tolerance);
             else Assert.Throws<ArgumentException>(() => lin.Forward(x, extra));   // an int8 pack holds its own bias
             lin.train();
-            Assert.True(Same(lin.forward(x), exact));        // training mode: libtorch's sgemm
+            TensorAssert.Equal(exact, lin.forward(x), "training mode");   // libtorch's sgemm
         }
     }
 
@@ -70,7 +68,7 @@ public class PackedLinearTests
         lin.Pack(GemmKernel.OneDnn, rows: 5, releaseFloatWeight: true);
         Assert.True(lin.Released);
         Assert.Equal(0, lin.Weight.numel());                  // the memory went back
-        using (no_grad()) Assert.True(RelError(lin.forward(x), exact) < 1e-5);
+        using (no_grad()) Assert.True(TensorAssert.RelativeError(exact, lin.forward(x)) < 1e-5);
         var e = Assert.Throws<InvalidOperationException>(() => lin.forward(x));   // gradients on: there is no float weight left
         Assert.Contains("packed", e.Message);
         Assert.Throws<InvalidOperationException>(() => lin.Pack(GemmKernel.Int8, 5));
@@ -104,7 +102,7 @@ public class PackedLinearTests
         long[] classes = [0, 1, 2, 3];
         using var a = new ScaleSampler(exact, ParityData.Vae).Sample(classes, 0, options);
         using var b = new ScaleSampler(packed, ParityData.Vae).Sample(classes, 0, options);
-        for (int si = 0; si < a.Tokens.Count; si++) Assert.True(Same(a.Tokens[si], b.Tokens[si]), $"scale {si}");
-        Assert.True(RelError(b.FHat, a.FHat) < 1e-5);
+        for (int si = 0; si < a.Tokens.Count; si++) TensorAssert.Equal(a.Tokens[si], b.Tokens[si], $"scale {si}");
+        Assert.True(TensorAssert.RelativeError(a.FHat, b.FHat) < 1e-5);
     }
 }
