@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Groups the symbols of bench/profile.sh's perf reports into operation types, Mvar next to the official code.
 
-usage: python3 bench/perf_categories.py OUTDIR ARCH   (reads OUTDIR/{mvar,official}-ARCH.report.txt and the two
+usage: python3 bench/perf_categories.py OUTDIR ARCH [--runs N --title T]   (reads OUTDIR/{mvar,official}-ARCH.report.txt and the two
 *-ARCH-gemm.json). CPU seconds are perf's cpu-clock samples of the whole process (both threads, idle spinning of
 OpenMP workers included), over 3 sampling runs plus building the random model once; "per run" divides by 3.
 """
@@ -10,6 +10,9 @@ import json, os, re, sys
 # first match wins; patterns are searched in "dso symbol"
 CATEGORIES = [
     ("GEMM (MKL / oneDNN sgemm kernels)", r"mkl_blas|sgemm|gemm_f32|_gemm|gemm_driver|jit_avx.*gemm|brgemm|gemv|dnnl_sgemm"),
+    # oneDNN's JIT code without a perf map (the official side's training run): its sgemm kernels, nothing else of
+    # oneDNN runs in a transformer step
+    ("GEMM (MKL / oneDNN sgemm kernels)", r"\[JIT\] tid"),
     ("convolution kernels (decoder)", r"conv|jit_uni_pool|winograd|im2col|col2im"),
     ("OpenMP runtime (workers waiting, fork/join)", r"libgomp|libiomp|kmp_|__kmp|gomp_|omp_"),
     ("softmax", r"softmax"),
@@ -40,7 +43,7 @@ def parse(path):
 
 
 def categorize(rows):
-    out = {name: 0.0 for name, _ in CATEGORIES}
+    out = dict.fromkeys([name for name, _ in CATEGORIES], 0.0)
     out["other"] = 0.0
     top_other = []
     for pct, dso, sym in rows:
@@ -61,24 +64,25 @@ def gemm(path):
     return json.load(open(path))
 
 
-def main(out, arch):
+def main(out, arch, runs=3, title=None):
     sides = {}
     for side in ("mvar", "official"):
         p = parse(os.path.join(out, f"{side}-{arch}.report.txt"))
         if p:
             cats, other = categorize(p[1])
             sides[side] = (p[0] / 1e9 if p[0] else float("nan"), cats, other)
-    print(f"### {arch.upper()}-d16 sampling, B=1, 3 runs + one model build, perf cpu-clock samples of the whole process\n")
-    names = [n for n, _ in CATEGORIES] + ["other"]
+    title = title or f"{arch.upper()}-d16 sampling, B=1, 3 runs + one model build"
+    print(f"### {title}, perf cpu-clock samples of the whole process\n")
+    names = list(dict.fromkeys(n for n, _ in CATEGORIES)) + ["other"]
     hdr = " | ".join(f"{s} % / CPU s per run" for s in sides)
     print(f"| operation type | {hdr} |")
     print("|---|" + "---|" * len(sides))
     for n in names:
         cells = []
         for s, (tot, cats, _) in sides.items():
-            cells.append(f"{cats[n]:.1f} % / {cats[n] / 100 * tot / 3:.2f}")
+            cells.append(f"{cats[n]:.1f} % / {cats[n] / 100 * tot / runs:.2f}")
         print(f"| {n} | " + " | ".join(cells) + " |")
-    print("| total | " + " | ".join(f"100 % / {tot / 3:.2f}" for s, (tot, _, _) in sides.items()) + " |")
+    print("| total | " + " | ".join(f"100 % / {tot / runs:.2f}" for s, (tot, _, _) in sides.items()) + " |")
     for s, (_, _, other) in sides.items():
         if other:
             print(f"\n{s}: largest uncategorised symbols: " + "; ".join(f"{p:.1f} % {k[:80]}" for p, k in other))
@@ -101,4 +105,10 @@ def main(out, arch):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "mvar")
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out"); ap.add_argument("arch", nargs="?", default="mvar")
+    ap.add_argument("--runs", type=int, default=3, help="runs (or steps) the CPU seconds are divided by")
+    ap.add_argument("--title")
+    a = ap.parse_args()
+    main(a.out, a.arch, a.runs, a.title)
