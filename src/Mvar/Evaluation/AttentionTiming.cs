@@ -38,6 +38,6 @@ public static class AttentionTiming
             attend().Dispose();
             times.Add(sw.Elapsed.TotalSeconds);
         }
-        return SamplingBenchmark.Median(times);
+        return Statistics.Median(times);
     }
 }

@@ -131,7 +131,7 @@ public static class SamplingBenchmark
         o.Sampling.Validate();
         var log = o.Progress ?? (_ => { });
         if (o.Threads > 0) set_num_threads(o.Threads);
-        var loadStart = LoadAverage();
+        var loadStart = MachineInfo.LoadAverage();
         using var _ = no_grad();
 
         // ---- load (random weights)
@@ -224,12 +224,12 @@ public static class SamplingBenchmark
         double attnSeconds = AttentionTiming.Seconds(model, last, rows);
         long keysPerQuery = (long)Math.Round(model.Pattern.KeysPerQuery(last));
         log($"attention core at the last scale ({layout.Side(last)}x{layout.Side(last)}, {keysPerQuery} keys per query): {attnSeconds * 1e3:F1} ms per block");
-        double trans = Median(transformerTimes) / o.Batch, dec = Median(decodeTimes) / o.Batch;
+        double trans = Statistics.Median(transformerTimes) / o.Batch, dec = Statistics.Median(decodeTimes) / o.Batch;
         double achieved = gflopsPerImage / trans;
         return new SamplingBenchmarkResult
         {
             Name = o.Name, Arch = t.Arch.Name(), Depth = t.Depth, Parameters = parameters, Batch = o.Batch, Repeats = o.Repeats, Warmup = o.Warmup,
-            Threads = get_num_threads(), Dtype = DtypeName(o.Dtype), Gemm = o.Gemm.Name(), Cfg = o.Sampling.Cfg, TopK = o.Sampling.TopK, TopP = o.Sampling.TopP,
+            Threads = get_num_threads(), Dtype = ComputeTypes.Name(o.Dtype), Gemm = o.Gemm.Name(), Cfg = o.Sampling.Cfg, TopK = o.Sampling.TopK, TopP = o.Sampling.TopP,
             DecodeChunk = o.DecodeChunk == 0 ? o.Batch : Math.Min(o.DecodeChunk, o.Batch), ImageSize = config.Tokenizer.ImageSize,
             SecondsPerImage = trans + dec, TransformerSeconds = trans, DecodeSeconds = dec,
             TransformerSecondsPerBatch = transformerTimes.ToArray(), DecodeSecondsPerBatch = decodeTimes.ToArray(), LoadSeconds = loadSeconds,
@@ -238,7 +238,7 @@ public static class SamplingBenchmark
             TransformerPeakRssMb = peakT, DecodePeakRssMb = peakD,
             TransformerPeakAboveLoadMb = peakT - rssAfterLoad, DecodePeakAboveLoadMb = peakD - rssAfterLoad,
             KvCacheBytes = kvBytes,
-            ScaleSeconds = Enumerable.Range(0, layout.Count).Select(si => Median(scaleTimes.Select(r => r[si]).ToList()) / o.Batch).ToArray(),
+            ScaleSeconds = Enumerable.Range(0, layout.Count).Select(si => Statistics.Median(scaleTimes.Select(r => r[si]).ToList()) / o.Batch).ToArray(),
             LastScaleSide = layout.Side(last), LastScaleTokens = lastTokens, LastScaleKeysPerQuery = keysPerQuery,
             LastScaleAttentionMflopPerToken = 4.0 * keysPerQuery * t.EmbedDim / 1e6,
             LastScaleAttentionMicrosecondsPerToken = attnSeconds / (rows * lastTokens) * 1e6,
@@ -253,7 +253,7 @@ public static class SamplingBenchmark
             GemmSize = o.GemmSize, GemmPeakGflopPerSecond = gemmPeak,
             FractionOfGemmPeak = achieved / gemmPeak,
             TransformerFloorSeconds = gflopsPerImage / gemmPeak,
-            Machine = CpuModel(), LoadAverageStart = loadStart, LoadAverageEnd = LoadAverage(),
+            Machine = MachineInfo.CpuModel(), LoadAverageStart = loadStart, LoadAverageEnd = MachineInfo.LoadAverage(),
             Timestamp = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
         };
     }
@@ -288,42 +288,5 @@ public static class SamplingBenchmark
             best = Math.Min(best, sw.Elapsed.TotalSeconds);
         }
         return 2.0 * n * n * (double)n / best / 1e9;
-    }
-
-    /// <summary>"float32" or "bf16" (the names <c>--dtype</c> takes).</summary>
-    public static string DtypeName(ScalarType t) => t switch
-    {
-        ScalarType.Float32 => "float32", ScalarType.BFloat16 => "bf16", ScalarType.Float16 => "fp16", _ => t.ToString(),
-    };
-
-    /// <summary>Parses <c>--dtype</c>: float32 / fp32 or bf16 / bfloat16.</summary>
-    public static ScalarType ParseDtype(string name) => name.ToLowerInvariant() switch
-    {
-        "float32" or "fp32" or "float" => ScalarType.Float32,
-        "bf16" or "bfloat16" => ScalarType.BFloat16,
-        _ => throw new MvarException($"--dtype must be float32 or bf16, got \"{name}\""),
-    };
-
-    internal static double Median(IReadOnlyList<double> xs)
-    {
-        var s = xs.OrderBy(x => x).ToArray();
-        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
-    }
-
-    internal static double[] LoadAverage()
-    {
-        try { return File.ReadAllText("/proc/loadavg").Split(' ').Take(3).Select(s => double.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).ToArray(); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { return []; }
-    }
-
-    /// <summary>"CPU model name, N cores" from /proc/cpuinfo (the machine line of benchmark reports).</summary>
-    public static string CpuModel()
-    {
-        try
-        {
-            var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
-            return $"{line?.Split(':', 2)[1].Trim() ?? "unknown CPU"}, {Environment.ProcessorCount} cores";
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return $"{Environment.ProcessorCount} cores"; }
     }
 }

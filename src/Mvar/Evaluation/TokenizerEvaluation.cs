@@ -163,7 +163,7 @@ public static class TokenizerEvaluation
                 Rfid = fid, IsMean = isMean, IsStd = isStd, Precision = precision, Recall = recall,
                 VocabSize = histogram.VocabSize, CodebookPerScale = perScale, CodebookAllScales = histogram.AllScales(),
                 Definitions = new(Definitions), Batch = B, Seconds = seconds, ImagesPerSecond = psnr.Count / Math.Max(seconds, 1e-9),
-                Machine = SamplingBenchmark.CpuModel(), Threads = get_num_threads(),
+                Machine = MachineInfo.CpuModel(), Threads = get_num_threads(),
             };
             return new TokenizerEvaluationResult(report, Stack(gridOriginals), Stack(gridRecs));
         }

@@ -114,7 +114,7 @@ public static class TrainingBenchmark
         if (o.Warmup < 0) throw new MvarException($"--warmup must be >= 0, got {o.Warmup}");
         var log = o.Progress ?? (_ => { });
         if (o.Threads > 0) set_num_threads(o.Threads);
-        var loadStart = SamplingBenchmark.LoadAverage();
+        var loadStart = MachineInfo.LoadAverage();
 
         var layout = new ScaleLayout(config.Tokenizer.PatchNums);
         var baseTraining = config.Training ?? new TrainingConfig();
@@ -177,14 +177,14 @@ public static class TrainingBenchmark
                 times.Add(s); cpuTimes.Add(cpuSeconds); shares.Add(foreign); steps.Add(g);
                 groupPeak = Math.Max(groupPeak, pk);
             }
-            double median = SamplingBenchmark.Median(times);
+            double median = Statistics.Median(times);
             peak = Math.Max(peak, groupPeak);
             results.Add(new TrainingGroupResult
             {
                 Label = label, FirstScale = group.FirstScale, EndScale = group.EndScale,
                 Tokens = layout.End(group.EndScale - 1) - layout.Begin(group.FirstScale), StepsPerCycle = positions.Count,
                 GlobalSteps = steps.ToArray(), SecondsPerStepEach = times.ToArray(), SecondsPerStep = median, SecondsPerImage = median / o.Batch,
-                CpuSecondsPerStepEach = cpuTimes.ToArray(), CpuSecondsPerStep = SamplingBenchmark.Median(cpuTimes),
+                CpuSecondsPerStepEach = cpuTimes.ToArray(), CpuSecondsPerStep = Statistics.Median(cpuTimes),
                 PeakRssMb = groupPeak, PeakAboveWeightsAndOptimizerMb = groupPeak - rssAfterLoad - optimizerMb,
                 ForeignCpuShareEach = shares.ToArray(),
             });
@@ -199,7 +199,7 @@ public static class TrainingBenchmark
             WeightsMb = weightsMb, GradientsMb = trainableMb, OptimizerStateMb = optimizerMb,
             RssBeforeLoadMb = rssBefore, RssAfterLoadMb = rssAfterLoad, RssAfterFirstStepMb = rssAfterFirst,
             PeakRssMb = peak, PeakAboveWeightsAndOptimizerMb = peak - rssAfterLoad - optimizerMb,
-            Machine = SamplingBenchmark.CpuModel(), LoadAverageStart = loadStart, LoadAverageEnd = SamplingBenchmark.LoadAverage(),
+            Machine = MachineInfo.CpuModel(), LoadAverageStart = loadStart, LoadAverageEnd = MachineInfo.LoadAverage(),
             Timestamp = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
         };
     }

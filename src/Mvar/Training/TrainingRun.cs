@@ -112,7 +112,7 @@ public static class TrainingRun
             ["kind"] = trainer.Kind, ["steps"] = trainer.NextStep, ["batch_size"] = trainer.Order.BatchSize,
             ["wall_seconds"] = Math.Round(trainer.TrainSeconds, 3), ["cpu_seconds"] = Math.Round(trainer.TrainCpuSeconds, 3),
             ["ranks"] = trainer.Comm.Size, ["threads"] = TorchSharp.torch.get_num_threads(),
-            ["machine"] = Evaluation.SamplingBenchmark.CpuModel(), ["finished"] = DateTime.UtcNow.ToString("u"),
+            ["machine"] = Evaluation.MachineInfo.CpuModel(), ["finished"] = DateTime.UtcNow.ToString("u"),
         };
         if (trainer.AnalyticFlops(trainer.NextStep) is double flops) summary["analytic_train_flops"] = flops;
         // peak resident memory of this process (rank 0), the last part of a resumed run only
