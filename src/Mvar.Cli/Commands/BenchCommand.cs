@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
+using Mvar.Benchmarks;
 using Mvar.Config;
-using Mvar.Evaluation;
+using Mvar.Diagnostics;
 using Mvar.IO;
 using Mvar.Kernels;
 using Mvar.Sampling;
@@ -232,7 +233,7 @@ public static class BenchCommand
             var (tokenizer2, approx) = models.Load(p, config);
             using var _t = tokenizer; using var _t2 = tokenizer2; using var _e = exact; using var _a = approx;
             approx.UseGemm(k, inferenceOnly: true);
-            var classes = Mvar.Evaluation.ModelComparison.BalancedClasses(n, config.Transformer!.NumClasses);
+            var classes = Mvar.Benchmarks.ModelComparison.BalancedClasses(n, config.Transformer!.NumClasses);
             var options = new SamplingOptions { Cfg = p.GetValue(cfg), TopK = p.GetValue(topK) ?? SamplingOptions.DefaultTopK(config.Tokenizer.VocabSize), TopP = p.GetValue(topP), Seed = p.GetValue(seed) };
             options.Validate(config.Tokenizer.VocabSize);
             var agree = ProgressDisplay.Run("greedy agreement", "samples", n, plainEvery: 200, d =>
