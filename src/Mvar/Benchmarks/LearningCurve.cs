@@ -22,12 +22,15 @@ public sealed record CurvePoint(string Run, string Arch, long Step, double WallS
 /// </summary>
 public static class LearningCurve
 {
+    /// <summary>RUN/snapshots/snapshots.csv: the list of a run's snapshots, missing when the run kept none.</summary>
+    public static string SnapshotList(string runDir) => Path.Combine(runDir, Trainer.SnapshotDir, TrainingRun.SnapshotsFile);
+
     /// <summary>The snapshots listed in RUN/snapshots/snapshots.csv, in step order (a step logged twice: its last row).</summary>
     public static List<Snapshot> Snapshots(string runDir)
     {
-        string csv = Path.Combine(runDir, Trainer.SnapshotDir, TrainingRun.SnapshotsFile);
+        string csv = SnapshotList(runDir);
         if (!File.Exists(csv))
-            throw new MvarException($"{runDir} has no {Trainer.SnapshotDir}/{TrainingRun.SnapshotsFile}: train it with --snapshot-every N");
+            throw new MvarException($"{runDir} has no {Trainer.SnapshotDir}/{TrainingRun.SnapshotsFile}: the run was trained without weight snapshots (RunOptions.SnapshotEvery)");
         var wall = CsvLog.ReadColumn(csv, "wall_s");
         var cpu = CsvLog.ReadColumn(csv, "cpu_s").ToDictionary(r => r.step, r => r.value);
         var (wall0, cpu0, _) = StartingClock(runDir);

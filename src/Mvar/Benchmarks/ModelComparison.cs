@@ -106,7 +106,7 @@ public static class ModelComparison
         Tensor realFeatures_ND, ComparisonOptions o)
     {
         int n = o.Classes.Count, B = o.Batch;
-        if (B < 1) throw new MvarException($"--batch must be at least 1, got {B}");
+        if (B < 1) throw new MvarException($"batch must be at least 1, got {B}");
         if (n <= net.FeatureDim)
             throw new MvarException($"{n} images per model are too few: FID with the {net.FeatureDim}-dimensional features of {net.Name} needs at least {net.FeatureDim + 1}");
         if (models.Select(m => m.Model.NumClasses).Distinct().Count() != 1)

@@ -126,10 +126,10 @@ public static class SamplingBenchmark
     public static SamplingBenchmarkResult Run(ModelConfig config, SamplingBenchmarkOptions o)
     {
         var t = config.Transformer ?? throw new ConfigException("the configuration has no transformer section");
-        if (o.Batch < 1) throw new MvarException($"--batch must be at least 1, got {o.Batch}");
-        if (o.Repeats < 1) throw new MvarException($"--repeats must be at least 1, got {o.Repeats}");
-        if (o.Warmup < 0) throw new MvarException($"--warmup must be >= 0, got {o.Warmup}");
-        if (o.DecodeChunk < 0) throw new MvarException($"--decode-chunk must be >= 0, got {o.DecodeChunk}");
+        if (o.Batch < 1) throw new MvarException($"batch must be at least 1, got {o.Batch}");
+        if (o.Repeats < 1) throw new MvarException($"repeats must be at least 1, got {o.Repeats}");
+        if (o.Warmup < 0) throw new MvarException($"warmup must be >= 0, got {o.Warmup}");
+        if (o.DecodeChunk < 0) throw new MvarException($"decode chunk must be >= 0, got {o.DecodeChunk}");
         o.Sampling.Validate();
         var log = o.Progress ?? (_ => { });
         if (o.Threads > 0) set_num_threads(o.Threads);

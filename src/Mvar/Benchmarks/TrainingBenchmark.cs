@@ -111,9 +111,9 @@ public static class TrainingBenchmark
     public static TrainingBenchmarkResult Run(ModelConfig config, TrainingBenchmarkOptions o)
     {
         var t = config.Transformer ?? throw new ConfigException("the configuration has no transformer section");
-        if (o.Batch < 1) throw new MvarException($"--batch must be at least 1, got {o.Batch}");
-        if (o.Steps < 1) throw new MvarException($"--steps must be at least 1, got {o.Steps}");
-        if (o.Warmup < 0) throw new MvarException($"--warmup must be >= 0, got {o.Warmup}");
+        if (o.Batch < 1) throw new MvarException($"batch must be at least 1, got {o.Batch}");
+        if (o.Steps < 1) throw new MvarException($"steps must be at least 1, got {o.Steps}");
+        if (o.Warmup < 0) throw new MvarException($"warmup must be >= 0, got {o.Warmup}");
         var log = o.Progress ?? (_ => { });
         if (o.Threads > 0) set_num_threads(o.Threads);
         var loadStart = MachineInfo.LoadAverage();

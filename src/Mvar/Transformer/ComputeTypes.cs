@@ -16,6 +16,6 @@ public static class ComputeTypes
     {
         "float32" or "fp32" or "float" => ScalarType.Float32,
         "bf16" or "bfloat16" => ScalarType.BFloat16,
-        _ => throw new MvarException($"--dtype must be float32 or bf16, got \"{name}\""),
+        _ => throw new MvarException($"the compute dtype must be float32 or bf16, got \"{name}\""),
     };
 }

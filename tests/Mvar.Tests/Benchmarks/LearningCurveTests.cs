@@ -77,7 +77,7 @@ public class LearningCurveTests
     {
         string dir = Fixtures.TempDir();
         var e = Assert.Throws<MvarException>(() => LearningCurve.Snapshots(dir));
-        Assert.Contains("--snapshot-every", e.Message);
+        Assert.Contains("trained without weight snapshots", e.Message);
         string run = TinyRun();
         File.Delete(Path.Combine(run, Trainer.SnapshotDir, Trainer.SnapshotFile(2)));
         var missing = Assert.Throws<MvarException>(() => LearningCurve.Snapshots(run));

@@ -74,8 +74,8 @@ public class TrainingBenchmarkTests
 
     [Theory]
     [InlineData("--dtype", "bf16", "float32 training path only")]
-    [InlineData("--steps", "0", "--steps must be at least 1")]
-    [InlineData("--batch", "0", "--batch must be at least 1")]
+    [InlineData("--steps", "0", "steps must be at least 1, got 0")]
+    [InlineData("--batch", "0", "batch must be at least 1, got 0")]
     public void BadOptionsGiveOneLineErrors(string option, string value, string expected)
     {
         var res = CliRunner.Run("bench", "train", "--config", TinyPath, option, value);
