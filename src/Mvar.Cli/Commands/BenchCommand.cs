@@ -1,10 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
+using Mvar.Benchmarks;
 using Mvar.Config;
-using Mvar.Evaluation;
+using Mvar.Diagnostics;
 using Mvar.IO;
 using Mvar.Kernels;
 using Mvar.Sampling;
+using Mvar.Transformer;
 using Spectre.Console;
 
 namespace Mvar.Cli.Commands;
@@ -85,7 +87,7 @@ public static class BenchCommand
                 Name = BenchName(presetName, configPath, p.GetValue(resolution)), Batch = p.GetValue(batch), Repeats = p.GetValue(repeats), Warmup = p.GetValue(warmup),
                 Sampling = new SamplingOptions { Cfg = p.GetValue(cfg), TopK = p.GetValue(topK), TopP = p.GetValue(topP), Seed = p.GetValue(seed) },
                 DecodeChunk = p.GetValue(decodeChunk), Threads = p.GetValue(threads), GemmSize = p.GetValue(gemm),
-                Dtype = SamplingBenchmark.ParseDtype(p.GetValue(dtype)!), Gemm = GemmKernels.Parse(p.GetValue(kernel)!),
+                Dtype = ComputeTypes.Parse(p.GetValue(dtype)!), Gemm = GemmKernels.Parse(p.GetValue(kernel)!),
                 QuietShare = p.GetValue(quiet), MaxRetries = p.GetValue(retries),
                 Progress = line => Console.Error.WriteLine(line),
             };
@@ -128,7 +130,7 @@ public static class BenchCommand
         {
             string? presetName = p.GetValue(preset), configPath = p.GetValue(config);
             var modelConfig = ModelOptions.ResolveConfig(configPath, presetName, p.GetValue(arch), p.GetValue(resolution));
-            if (SamplingBenchmark.ParseDtype(p.GetValue(dtype)!) != TorchSharp.torch.ScalarType.Float32)
+            if (ComputeTypes.Parse(p.GetValue(dtype)!) != TorchSharp.torch.ScalarType.Float32)
                 throw new MvarException("bench train measures the float32 training path only (--dtype float32)");
             string? jsonPath = p.GetValue(json);
             if (jsonPath != null) TokenizerOptions.CheckWritable(jsonPath);
@@ -193,7 +195,7 @@ public static class BenchCommand
             {
                 // the first kernel's timings at the top level (what bench/official_gemm.py and perf_categories.py read), every kernel's under "kernels"
                 var perKernel = ks.Select((k, i) => new { gemm = k.Name(), seconds_per_image = totals[i], shapes = timings.Select(row => row[i]).ToArray() });
-                AtomicFile.WriteAllText(jsonPath, System.Text.Json.JsonSerializer.Serialize(new { machine = SamplingBenchmark.CpuModel(), threads = TorchSharp.torch.get_num_threads(), batch = b, guided, gflops_per_image = flops / 1e9,
+                AtomicFile.WriteAllText(jsonPath, System.Text.Json.JsonSerializer.Serialize(new { machine = MachineInfo.CpuModel(), threads = TorchSharp.torch.get_num_threads(), batch = b, guided, gflops_per_image = flops / 1e9,
                     gemm = ks[0].Name(), seconds_per_image = totals[0], shapes = timings.Select(row => row[0]).ToArray(), kernels = perKernel }, ReportJson.Options));
                 Console.Error.WriteLine($"wrote {jsonPath}");
             }
@@ -231,7 +233,7 @@ public static class BenchCommand
             var (tokenizer2, approx) = models.Load(p, config);
             using var _t = tokenizer; using var _t2 = tokenizer2; using var _e = exact; using var _a = approx;
             approx.UseGemm(k, inferenceOnly: true);
-            var classes = Mvar.Evaluation.ModelComparison.BalancedClasses(n, config.Transformer!.NumClasses);
+            var classes = Mvar.Benchmarks.ModelComparison.BalancedClasses(n, config.Transformer!.NumClasses);
             var options = new SamplingOptions { Cfg = p.GetValue(cfg), TopK = p.GetValue(topK) ?? SamplingOptions.DefaultTopK(config.Tokenizer.VocabSize), TopP = p.GetValue(topP), Seed = p.GetValue(seed) };
             options.Validate(config.Tokenizer.VocabSize);
             var agree = ProgressDisplay.Run("greedy agreement", "samples", n, plainEvery: 200, d =>

@@ -4,10 +4,12 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Mvar.Benchmarks;
 using Mvar.Config;
-using Mvar.Evaluation;
+using Mvar.Diagnostics;
 using Mvar.IO;
 using Mvar.Kernels;
+using Mvar.Metrics;
 using Mvar.Sampling;
 using Mvar.Tokenizer;
 using Mvar.Transformer;
@@ -90,7 +92,7 @@ public static class CompareCommand
             {
                 var report = new ComparisonReport
                 {
-                    Command = Cli.CommandLine(), Machine = SamplingBenchmark.CpuModel(), Threads = get_num_threads(),
+                    Command = Cli.CommandLine(), Machine = MachineInfo.CpuModel(), Threads = get_num_threads(),
                     Reference = reference, ReferenceImages = real.shape[0], Features = net.Name,
                     Gemm = kernel.Name(), Cfg = sampling.Cfg, TopK = sampling.TopK, TopP = sampling.TopP, Seed = sampling.Seed ?? 0, Batch = batchSize,
                     ImagesPerModel = n, Classes = numClasses, ImageSize = varConfig.Tokenizer.ImageSize, ScoredSide = scoreSide ?? varConfig.Tokenizer.ImageSize, Seconds = total.Elapsed.TotalSeconds,

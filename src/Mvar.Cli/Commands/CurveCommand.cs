@@ -2,9 +2,10 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Mvar.Benchmarks;
 using Mvar.Config;
-using Mvar.Evaluation;
 using Mvar.IO;
+using Mvar.Metrics;
 using Mvar.Sampling;
 using Mvar.Tokenizer;
 using static TorchSharp.torch;
@@ -50,7 +51,7 @@ public static partial class CurveCommand
             }
             if (p.GetValue(run) is not { Length: > 0 } runSpecs) throw new MvarException("give --run NAME=RUN_FOLDER (repeated) or --from-csv curve.csv");
             var runs = ParseRuns(runSpecs);
-            var configs = runs.Select(r => (r.Name, r.Dir, Config: LearningCurve.ConfigOf(r.Dir), Snapshots: LearningCurve.Snapshots(r.Dir))).ToList();
+            var configs = runs.Select(r => (r.Name, r.Dir, Config: LearningCurve.ConfigOf(r.Dir), Snapshots: SnapshotsOf(r.Dir))).ToList();
             foreach (var r in runs)
                 if (LearningCurve.StartingClock(r.Dir) is { Parent: string parent } start)
                     Console.Error.WriteLine($"note: {r.Name} started from the final weights of {parent}: its clocks include that run's {start.WallSeconds:F0} s ({start.CpuSeconds:F0} CPU-s)");
@@ -114,6 +115,10 @@ public static partial class CurveCommand
         }
         return runs;
     }
+
+    /// <summary>The run's snapshots (<see cref="LearningCurve.Snapshots"/>); a run that kept none is told the option that keeps them.</summary>
+    static List<Snapshot> SnapshotsOf(string dir) => File.Exists(LearningCurve.SnapshotList(dir)) ? LearningCurve.Snapshots(dir)
+        : throw new MvarException($"{dir} holds no weight snapshots ({LearningCurve.SnapshotList(dir)} not found): train it with --snapshot-every N");
 
     static void Plot(List<CurvePoint> points, int count, string png)
     {

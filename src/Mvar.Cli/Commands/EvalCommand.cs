@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
-using Mvar.Evaluation;
 using Mvar.IO;
+using Mvar.Metrics;
 using Spectre.Console;
 
 namespace Mvar.Cli.Commands;
@@ -27,7 +27,7 @@ public static class EvalCommand
             if (jsonPath != null) TokenizerOptions.CheckWritable(jsonPath);
             using var net = FashionClassifier.Load(p.GetValue(classifier));
             bool progressed = false;
-            Mvar.Evaluation.EvaluationReport report;
+            Mvar.Metrics.EvaluationReport report;
             try
             {
                 report = SampleEvaluation.Run(net, p.GetValue(samples)!, p.GetValue(reference)!, p.GetValue(cacheDir),

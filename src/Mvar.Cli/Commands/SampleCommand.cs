@@ -51,7 +51,7 @@ public static class SampleCommand
             foreach (var path in new[] { outPath, tokensPath, progressionPath, npzPath })
                 if (path != null) TokenizerOptions.CheckWritable(path);
 
-            var computeType = Mvar.Evaluation.SamplingBenchmark.ParseDtype(p.GetValue(dtype)!);
+            var computeType = ComputeTypes.Parse(p.GetValue(dtype)!);
             var kernel = Mvar.Kernels.GemmKernels.Parse(p.GetValue(gemm)!);
             using var _ = no_grad();
             var (tokenizer, transformer) = models.Load(p, modelConfig);

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Mvar.Evaluation;
+using Mvar.Benchmarks;
 using Mvar.IO;
 using SkiaSharp;
 

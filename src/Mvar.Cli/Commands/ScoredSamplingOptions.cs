@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Mvar.Evaluation;
+using Mvar.Metrics;
 using Mvar.Sampling;
 
 namespace Mvar.Cli.Commands;

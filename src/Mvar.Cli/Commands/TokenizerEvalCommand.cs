@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using Mvar.Data;
-using Mvar.Evaluation;
 using Mvar.IO;
+using Mvar.Metrics;
 using Spectre.Console;
 using static TorchSharp.torch;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Mvar.Data;
-using Mvar.Evaluation;
 using Mvar.IO;
+using Mvar.Metrics;
 using Mvar.Training;
 
 namespace Mvar.Cli.Commands;

@@ -17,7 +17,7 @@ public static class Presets
     /// <summary>The official schedule of <paramref name="resolution"/> px; a <see cref="ConfigException"/> for any other size.</summary>
     public static int[] PatchNums(int resolution) =>
         Schedules.TryGetValue(resolution, out var pn) ? pn.ToArray()
-            : throw new ConfigException($"--resolution must be {string.Join(", ", Schedules.Keys.Order())}, got {resolution}");
+            : throw new ConfigException($"resolution must be {string.Join(", ", Schedules.Keys.Order())}, got {resolution}");
 
     /// <summary>VAR's tokenizer <c>vae_ch160v4096z32.pth</c> (shared by every official VAR and MVAR model, at every resolution).</summary>
     public static TokenizerConfig Vae256 => new();
@@ -66,7 +66,7 @@ public static class Presets
         if (resolution is not { } r || r == c.Tokenizer.ImageSize) return c;
         var patchNums = PatchNums(r);
         if (FixedResolution(name) is { } fixedAt)
-            throw new ConfigException($"preset {name} is the {fixedAt} px checkpoint's configuration and has no --resolution {r} (give --config with tokenizer.patch_nums for another size)");
+            throw new ConfigException($"preset {name} is the {fixedAt} px checkpoint's configuration and has no {r} px variant (another size needs a configuration with its own tokenizer.patch_nums)");
         var scaled = c with { Tokenizer = c.Tokenizer with { PatchNums = patchNums } };
         scaled.Validate();
         return scaled;

@@ -12,7 +12,7 @@ public static class Checkpoint
         FileKinds.RequireRegularFile(path, "checkpoint", m => new CheckpointException(m));
         if (!LooksLikeZip(path))
         {
-            if (!string.IsNullOrEmpty(keyPath)) throw new CheckpointException($"{path}: --key applies to .pth checkpoints only");
+            if (!string.IsNullOrEmpty(keyPath)) throw new CheckpointException($"{path}: a key path applies to .pth checkpoints only");
             return SafeTensors.Load(path);
         }
         return TorchCheckpoint.LoadStateDict(path, keyPath);

@@ -31,7 +31,7 @@ public static class StateDicts
             1 => found[0].sd,
             0 => throw new CheckpointException($"{source}: no dict of tensors found in the checkpoint ({Describe(root)})"),
             _ => throw new CheckpointException(
-                $"{source}: several dicts of tensors; choose one with --key: {string.Join(", ", found.Select(f => f.path))}"),
+                $"{source}: several dicts of tensors; choose one by its key path: {string.Join(", ", found.Select(f => f.path))}"),
         };
     }
 

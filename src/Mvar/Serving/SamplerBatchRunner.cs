@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Mvar.Evaluation;
+using Mvar.Diagnostics;
 using Mvar.IO;
 using Mvar.Sampling;
 using static TorchSharp.torch;

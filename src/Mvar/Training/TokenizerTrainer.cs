@@ -71,7 +71,7 @@ public sealed class TokenizerTrainer : Trainer
         if (T.RecL1Weight > 0 && T.RecL2Weight > 0) names.AddRange(["l1", "l2"]);
         if (T.LpipsWeight > 0 && vae.Config.ImageSize >= Lpips.MinImageSize)
         {
-            this.lpips = lpips ?? throw new MvarException("training.lpips_weight is set: give the VGG16 and LPIPS weight files (--lpips-vgg, --lpips-lin)");
+            this.lpips = lpips ?? throw new MvarException("training.lpips_weight is set: give the LPIPS network (the lpips parameter, loaded from the VGG16 and LPIPS weight files)");
             names.Add("lpips");
         }
         augment = new DiffAugment(T.DiscAugmentationList());

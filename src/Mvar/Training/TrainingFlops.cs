@@ -6,7 +6,7 @@ namespace Mvar.Training;
 
 /// <summary>
 /// Analytic floating-point operations of transformer training (2 FLOPs per multiply-add, matmuls only, as
-/// <see cref="Evaluation.SamplingFlops"/> counts them; the backward pass is taken as twice the forward, so a step costs
+/// <see cref="Sampling.SamplingFlops"/> counts them; the backward pass is taken as twice the forward, so a step costs
 /// 3x its forward). Attention counts the keys each query really attends to, read from the architecture's own
 /// <see cref="IAttentionPattern.ForTeacherForcing"/>: the unmasked entries of a dense mask, kernel x kernel (clipped to
 /// the map) for neighbourhood attention. So VAR's block-causal forward over the whole pyramid and MVAR's scale groups

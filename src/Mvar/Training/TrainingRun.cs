@@ -112,11 +112,11 @@ public static class TrainingRun
             ["kind"] = trainer.Kind, ["steps"] = trainer.NextStep, ["batch_size"] = trainer.Order.BatchSize,
             ["wall_seconds"] = Math.Round(trainer.TrainSeconds, 3), ["cpu_seconds"] = Math.Round(trainer.TrainCpuSeconds, 3),
             ["ranks"] = trainer.Comm.Size, ["threads"] = TorchSharp.torch.get_num_threads(),
-            ["machine"] = Evaluation.SamplingBenchmark.CpuModel(), ["finished"] = DateTime.UtcNow.ToString("u"),
+            ["machine"] = Diagnostics.MachineInfo.CpuModel(), ["finished"] = DateTime.UtcNow.ToString("u"),
         };
         if (trainer.AnalyticFlops(trainer.NextStep) is double flops) summary["analytic_train_flops"] = flops;
         // peak resident memory of this process (rank 0), the last part of a resumed run only
-        if (Evaluation.ProcessMemory.Supported) summary["peak_rss_mb"] = Math.Round(Evaluation.ProcessMemory.PeakMb, 1);
+        if (Diagnostics.ProcessMemory.Supported) summary["peak_rss_mb"] = Math.Round(Diagnostics.ProcessMemory.PeakMb, 1);
         IO.AtomicFile.WriteAllText(Path.Combine(outDir, RunFile),
             System.Text.Json.JsonSerializer.Serialize(summary, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
     }

@@ -53,7 +53,7 @@ public sealed class PackedLinear : nn.Module<Tensor, Tensor>
     {
         if (released) throw new InvalidOperationException("the float weight of this linear layer was released: it cannot be packed again");
         if (to != GemmKernel.Mkl && weight.dtype != ScalarType.Float32)
-            throw new MvarException($"the {to.Name()} GEMM kernel packs float32 weights, not {weight.dtype} (use it with --dtype float32)");
+            throw new MvarException($"the {to.Name()} GEMM kernel packs float32 weights, not {weight.dtype} (use it with the float32 compute dtype)");
         using var _ = no_grad();
         onednnWeight?.Dispose(); onednnWeight = null;
         if (to == GemmKernel.OneDnn) onednnWeight = LibTorchOps.OneDnnPack(weight, rows).DetachFromDisposeScope();

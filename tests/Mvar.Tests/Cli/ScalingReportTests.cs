@@ -1,4 +1,4 @@
-using Mvar.Evaluation;
+using Mvar.Benchmarks;
 using Mvar.IO;
 
 namespace Mvar.Tests.Cli;

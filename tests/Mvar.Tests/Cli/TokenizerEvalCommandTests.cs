@@ -54,7 +54,7 @@ public class TokenizerEvalCommandTests
         double psnr = mse.Average(m => 10 * Math.Log10(1 / m));
         Assert.Equal(psnr, report.GetProperty("psnr_db").GetDouble(), 6);
         Assert.InRange(psnr, 15, 40);
-        Assert.Equal(Mvar.Evaluation.Ssim.PerImage(orig, rec).Average(), report.GetProperty("ssim").GetDouble(), 6);
+        Assert.Equal(Mvar.Metrics.Ssim.PerImage(orig, rec).Average(), report.GetProperty("ssim").GetDouble(), 6);
 
         var scales = report.GetProperty("codebook_per_scale").EnumerateArray().ToList();
         Assert.Equal(new[] { 1, 2, 3, 4, 6, 8 }, scales.Select(s => s.GetProperty("side").GetInt32()));
@@ -96,7 +96,7 @@ public class TokenizerEvalCommandTests
         var orig = pngs.to(ScalarType.Float64).add(1).div(2);
         double psnr = (rec - orig).square().mean([1, 2, 3]).data<double>().Average(m => 10 * Math.Log10(1 / m));
         Assert.Equal(psnr, report.GetProperty("psnr_db").GetDouble(), 4);
-        Assert.Equal(Mvar.Evaluation.Ssim.PerImage(orig, rec).Average(), report.GetProperty("ssim").GetDouble(), 4);
+        Assert.Equal(Mvar.Metrics.Ssim.PerImage(orig, rec).Average(), report.GetProperty("ssim").GetDouble(), 4);
         var first = report.GetProperty("codebook_per_scale")[0];
         var codes = idx[0].data<long>().Distinct().Count();
         Assert.Equal(codes, first.GetProperty("used_codes").GetInt32());

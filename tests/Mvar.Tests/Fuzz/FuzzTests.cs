@@ -1,4 +1,4 @@
-using Mvar.Evaluation;
+using Mvar.Diagnostics;
 using Xunit.Abstractions;
 
 namespace Mvar.Tests.Fuzz;

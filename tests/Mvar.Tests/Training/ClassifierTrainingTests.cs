@@ -1,5 +1,5 @@
 using Mvar.Data;
-using Mvar.Evaluation;
+using Mvar.Metrics;
 using Mvar.Training;
 
 namespace Mvar.Tests.Training;

@@ -1,5 +1,5 @@
 using Mvar.Config;
-using Mvar.Evaluation;
+using Mvar.Sampling;
 using Mvar.Training;
 using Mvar.Transformer;
 

@@ -83,7 +83,7 @@ public class PackedLinearTests
         using var lin = new PackedLinear(16, 8);
         lin.to(ScalarType.BFloat16);
         var e = Assert.Throws<MvarException>(() => lin.Pack(kernel, 4, releaseFloatWeight: true));
-        Assert.Contains("--dtype float32", e.Message);
+        Assert.Contains("float32 compute dtype", e.Message);
         Assert.False(lin.Released);
         Assert.Equal(GemmKernel.Mkl, lin.Kernel);
     }

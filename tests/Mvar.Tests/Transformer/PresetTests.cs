@@ -90,7 +90,7 @@ public class PresetTests(ITestOutputHelper output)
     public void AnUnknownResolutionOrOneAFixedPresetCannotTakeIsAConfigError()
     {
         var e = Assert.Throws<ConfigException>(() => Presets.Get("mvar-d16", 300));
-        Assert.Equal("--resolution must be 256, 512, 1024, got 300", e.Message);
+        Assert.Equal("resolution must be 256, 512, 1024, got 300", e.Message);
         e = Assert.Throws<ConfigException>(() => Presets.Get("var-d36-512", 1024));
         Assert.Contains("var-d36-512 is the 512 px checkpoint's configuration", e.Message);
         Assert.Same(Presets.Get("var-d36-512"), Presets.Get("var-d36-512", 512));

@@ -137,7 +137,7 @@ public class AdversarialTokenizerTrainingTests
         config = config with { Tokenizer = config.Tokenizer with { PatchNums = [1, 2, 4, 8, 16] } };
         using var vae = new VqVae(config.Tokenizer);
         var e = Assert.Throws<MvarException>(() => new TokenizerTrainer(config, vae, new ImageBatches(new SyntheticImages(8), new Preprocess(64, 1, Pad: true))));
-        Assert.Contains("--lpips-vgg", e.Message);
+        Assert.Contains("give the LPIPS network", e.Message);
     }
 
     [Fact]
