@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
-using Mvar;
 
 namespace Mvar.Cli;
 

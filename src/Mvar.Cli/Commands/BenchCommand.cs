@@ -195,8 +195,11 @@ public static class BenchCommand
             {
                 // the first kernel's timings at the top level (what bench/official_gemm.py and perf_categories.py read), every kernel's under "kernels"
                 var perKernel = ks.Select((k, i) => new { gemm = k.Name(), seconds_per_image = totals[i], shapes = timings.Select(row => row[i]).ToArray() });
-                AtomicFile.WriteAllText(jsonPath, System.Text.Json.JsonSerializer.Serialize(new { machine = MachineInfo.CpuModel(), threads = TorchSharp.torch.get_num_threads(), batch = b, guided, gflops_per_image = flops / 1e9,
-                    gemm = ks[0].Name(), seconds_per_image = totals[0], shapes = timings.Select(row => row[0]).ToArray(), kernels = perKernel }, ReportJson.Options));
+                AtomicFile.WriteAllText(jsonPath, System.Text.Json.JsonSerializer.Serialize(new
+                {
+                    machine = MachineInfo.CpuModel(), threads = TorchSharp.torch.get_num_threads(), batch = b, guided, gflops_per_image = flops / 1e9,
+                    gemm = ks[0].Name(), seconds_per_image = totals[0], shapes = timings.Select(row => row[0]).ToArray(), kernels = perKernel
+                }, ReportJson.Options));
                 Console.Error.WriteLine($"wrote {jsonPath}");
             }
             return 0;

@@ -2,8 +2,6 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Mvar.Benchmarks;
 using Mvar.Config;
 using Mvar.Diagnostics;

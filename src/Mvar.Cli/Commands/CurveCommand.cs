@@ -6,7 +6,6 @@ using Mvar.Benchmarks;
 using Mvar.Config;
 using Mvar.IO;
 using Mvar.Metrics;
-using Mvar.Sampling;
 using Mvar.Tokenizer;
 using static TorchSharp.torch;
 

@@ -1,10 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using Mvar.Config;
 using Mvar.IO;
 using Mvar.Sampling;
-using Mvar.Tokenizer;
-using Mvar.Transformer;
 using static TorchSharp.torch;
 
 namespace Mvar.Cli.Commands;

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using Mvar.Config;
 using Mvar.IO;
 using Mvar.Sampling;
-using Mvar.Tokenizer;
 using Mvar.Transformer;
 using static TorchSharp.torch;
 

@@ -69,8 +69,12 @@ public static class TokenizerEvalCommand
             string vaePath = ModelOptions.VaePath(p.GetValue(tok.Vae), p.GetValue(tok.Preset));
             var report = result.Report with
             {
-                Command = Cli.CommandLine(), Preset = p.GetValue(tok.Preset), Tokenizer = vaePath, TokenizerSha256 = Sha256(vaePath),
-                Data = spec, Reference = refSpec,
+                Command = Cli.CommandLine(),
+                Preset = p.GetValue(tok.Preset),
+                Tokenizer = vaePath,
+                TokenizerSha256 = Sha256(vaePath),
+                Data = spec,
+                Reference = refSpec,
             };
             Print(report);
             if (p.GetValue(json) is string jsonPath) AtomicFile.WriteAllText(jsonPath, report.ToJson());

@@ -92,7 +92,8 @@ public static class TrainCommand
 
         public BadFilePolicy Policy(ParseResult p) => p.GetValue(BadFiles) switch
         {
-            "stop" => BadFilePolicy.Stop, "skip" => BadFilePolicy.Skip,
+            "stop" => BadFilePolicy.Stop,
+            "skip" => BadFilePolicy.Skip,
             var v => throw new MvarException($"--bad-files must be stop or skip, got {v}"),
         };
 
@@ -198,7 +199,8 @@ public static class TrainCommand
                     string png = Path.Combine(outDir, $"recon-epoch{e + 1:D3}.png");
                     trainer.SaveReconstructions(valImages, png);
                     return png;
-                }),
+                }
+            ),
                 describe: m => $"rec {Get(m, "rec"):F4} vq {Get(m, "vq"):F4}" +
                                (m.ContainsKey("d_loss") ? $" d {Get(m, "d_loss"):F3} g {Get(m, "g_loss"):F3} lambda {Get(m, "lambda"):g3}" : "") +
                                (m.ContainsKey("lpips") ? $" lpips {Get(m, "lpips"):F4}" : "") +
@@ -309,7 +311,8 @@ public static class TrainCommand
                     string png = Path.Combine(outDir, $"samples-epoch{e + 1:D3}.png");
                     trainer.SaveSamples(tokenizer, png);
                     return png;
-                }),
+                }
+            ),
                 describe: m => $"Lm {Get(m, "Lm"):F3} acc {Get(m, "Accm"):F1}% [" +
                                string.Join(" ", Enumerable.Range(0, K).Where(si => m.ContainsKey($"L_s{si}")).Select(si => $"s{si} {m[$"L_s{si}"]:F2}/{m[$"acc_s{si}"]:F0}%")) + "]");
         }));

@@ -1,6 +1,5 @@
 using Mvar.Tokenizer;
 using Mvar.Transformer;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Mvar.Analysis;

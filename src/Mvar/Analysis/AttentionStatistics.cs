@@ -1,6 +1,5 @@
 using Mvar.Config;
 using Mvar.Transformer;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Mvar.Analysis;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Mvar.Config;
 using Mvar.Diagnostics;
 using Mvar.IO;
@@ -8,7 +7,6 @@ using Mvar.Kernels;
 using Mvar.Sampling;
 using Mvar.Tokenizer;
 using Mvar.Transformer;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Mvar.Benchmarks;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Mvar.Config;
 using Mvar.Diagnostics;
 using Mvar.IO;

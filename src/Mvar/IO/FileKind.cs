@@ -18,8 +18,14 @@ public static partial class FileKinds
             int mode = BitConverter.ToUInt16(buf, 28) & 0xF000;
             return mode switch
             {
-                0x8000 => FileKind.Regular, 0x4000 => FileKind.Directory, 0xA000 => FileKind.Symlink, 0x1000 => FileKind.Fifo,
-                0x2000 => FileKind.CharDevice, 0x6000 => FileKind.BlockDevice, 0xC000 => FileKind.Socket, _ => FileKind.Other,
+                0x8000 => FileKind.Regular,
+                0x4000 => FileKind.Directory,
+                0xA000 => FileKind.Symlink,
+                0x1000 => FileKind.Fifo,
+                0x2000 => FileKind.CharDevice,
+                0x6000 => FileKind.BlockDevice,
+                0xC000 => FileKind.Socket,
+                _ => FileKind.Other,
             };
         }
         return FallbackOf(path);
@@ -54,9 +60,15 @@ public static partial class FileKinds
 
     public static string Describe(FileKind kind) => kind switch
     {
-        FileKind.Directory => "a directory", FileKind.Fifo => "a FIFO (named pipe)", FileKind.CharDevice => "a character device",
-        FileKind.BlockDevice => "a block device", FileKind.Socket => "a socket", FileKind.Symlink => "a symbolic link",
-        FileKind.Missing => "missing", FileKind.Regular => "a regular file", _ => "not a regular file",
+        FileKind.Directory => "a directory",
+        FileKind.Fifo => "a FIFO (named pipe)",
+        FileKind.CharDevice => "a character device",
+        FileKind.BlockDevice => "a block device",
+        FileKind.Socket => "a socket",
+        FileKind.Symlink => "a symbolic link",
+        FileKind.Missing => "missing",
+        FileKind.Regular => "a regular file",
+        _ => "not a regular file",
     };
 
     /// <summary>

@@ -1,6 +1,5 @@
 using StbImageSharp;
 using StbImageWriteSharp;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Mvar.IO;

@@ -125,9 +125,12 @@ public sealed class PickleReader
                 case 0x90: { var items = PopMark(); if (Peek() is HashSet<object?> s) foreach (var x in items) s.Add(x); break; } // ADDITEMS
                 case 0x91: Push(new HashSet<object?>(PopMark())); break;            // FROZENSET
                 case (byte)'c': { string m = Line(), n = Line(); Push(_resolveGlobal(m, n)); break; } // GLOBAL
-                case 0x93: { var n = Pop() as string; var m = Pop() as string;     // STACK_GLOBAL
-                             if (m == null || n == null) throw Bad(at, "STACK_GLOBAL without string names");
-                             Push(_resolveGlobal(m, n)); break; }
+                case 0x93:
+                    {
+                        var n = Pop() as string; var m = Pop() as string;     // STACK_GLOBAL
+                        if (m == null || n == null) throw Bad(at, "STACK_GLOBAL without string names");
+                        Push(_resolveGlobal(m, n)); break;
+                    }
                 case (byte)'R': { var args = Pop() as object?[] ?? throw Bad(at, "REDUCE arguments are not a tuple"); Push(Call(Pop(), args)); break; } // REDUCE
                 case 0x81: { var args = Pop() as object?[] ?? throw Bad(at, "NEWOBJ arguments are not a tuple"); Push(Call(Pop(), args)); break; } // NEWOBJ
                 case 0x92: { Pop(); var args = Pop() as object?[] ?? throw Bad(at, "NEWOBJ_EX arguments are not a tuple"); Push(Call(Pop(), args)); break; }

@@ -110,9 +110,15 @@ public static class TorchSave
 
     static string StorageTypeName(ScalarType dtype) => dtype switch
     {
-        ScalarType.Float32 => "FloatStorage", ScalarType.Float64 => "DoubleStorage", ScalarType.Float16 => "HalfStorage",
-        ScalarType.BFloat16 => "BFloat16Storage", ScalarType.Int64 => "LongStorage", ScalarType.Int32 => "IntStorage",
-        ScalarType.Int16 => "ShortStorage", ScalarType.Int8 => "CharStorage", ScalarType.Byte => "ByteStorage",
+        ScalarType.Float32 => "FloatStorage",
+        ScalarType.Float64 => "DoubleStorage",
+        ScalarType.Float16 => "HalfStorage",
+        ScalarType.BFloat16 => "BFloat16Storage",
+        ScalarType.Int64 => "LongStorage",
+        ScalarType.Int32 => "IntStorage",
+        ScalarType.Int16 => "ShortStorage",
+        ScalarType.Int8 => "CharStorage",
+        ScalarType.Byte => "ByteStorage",
         ScalarType.Bool => "BoolStorage",
         _ => throw new ArgumentException($"cannot save tensors of dtype {dtype}"),
     };

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Mvar.Tokenizer;
 using Mvar.Transformer;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Mvar.Sampling;
@@ -192,7 +191,7 @@ public sealed class ScaleSampler(ScaleTransformer model, VqVae vae)
     }
 
     /// <summary>Images in [0, 1] (B, 3, H, W) of a feature map, as the official demos return them.</summary>
-    public Tensor DecodeToUnitRange(Tensor f_hat) 
+    public Tensor DecodeToUnitRange(Tensor f_hat)
     {
         using var img = Vae.FhatToImg(f_hat);
         return img.add(1).mul_(0.5);

@@ -1,5 +1,4 @@
 using Mvar.Tokenizer;
-using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 

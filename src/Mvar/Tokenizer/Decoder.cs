@@ -1,5 +1,4 @@
 using Mvar.Config;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -1,6 +1,5 @@
 using Mvar.Config;
 using Mvar.IO;
-using static TorchSharp.torch;
 
 namespace Mvar.Tokenizer;
 

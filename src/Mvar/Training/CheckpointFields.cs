@@ -19,7 +19,8 @@ static class CheckpointFields
     {
         long v = Required(d, key, where) switch
         {
-            long l => l, int i => i,
+            long l => l,
+            int i => i,
             BigInteger b when b >= long.MinValue && b <= long.MaxValue => (long)b,
             var other => throw WrongType(other, key, where, "an integer"),
         };

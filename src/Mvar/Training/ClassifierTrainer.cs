@@ -1,6 +1,5 @@
 using Mvar.Data;
 using Mvar.Metrics;
-using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 

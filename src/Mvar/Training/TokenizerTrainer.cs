@@ -4,7 +4,6 @@ using Mvar.IO;
 using Mvar.Tokenizer;
 using Mvar.Training.Adversarial;
 using Mvar.Training.Distributed;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;

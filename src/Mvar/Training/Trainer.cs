@@ -3,7 +3,6 @@ using Mvar.Config;
 using Mvar.Data;
 using Mvar.IO;
 using Mvar.Training.Distributed;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

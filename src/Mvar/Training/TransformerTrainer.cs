@@ -4,7 +4,6 @@ using Mvar.Sampling;
 using Mvar.Tokenizer;
 using Mvar.Training.Distributed;
 using Mvar.Transformer;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;

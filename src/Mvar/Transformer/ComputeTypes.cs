@@ -8,7 +8,10 @@ public static class ComputeTypes
     /// <summary>"float32" or "bf16" (the names <c>--dtype</c> takes).</summary>
     public static string Name(ScalarType t) => t switch
     {
-        ScalarType.Float32 => "float32", ScalarType.BFloat16 => "bf16", ScalarType.Float16 => "fp16", _ => t.ToString(),
+        ScalarType.Float32 => "float32",
+        ScalarType.BFloat16 => "bf16",
+        ScalarType.Float16 => "fp16",
+        _ => t.ToString(),
     };
 
     /// <summary>Parses <c>--dtype</c>: float32 / fp32 or bf16 / bfloat16.</summary>

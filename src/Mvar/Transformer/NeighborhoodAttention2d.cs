@@ -1,4 +1,3 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Mvar.Transformer;
@@ -49,28 +48,28 @@ public static class NeighborhoodAttention2d
         var qIdx = new long[T * Q]; var kIdx = new long[T * K]; var bias = new float[T * Q * K]; var outIdx = new long[h * w];
         int t = 0;
         foreach (int r0 in tileRows)
-        foreach (int c0 in tileCols)
-        {
-            // the tile's key window covers every window of its queries: starts are monotone and step by at most 1
-            int R0 = (int)Math.Min(rs[r0], h - KH), C0 = (int)Math.Min(cs[c0], w - KW);
-            for (int a = 0; a < KH; a++)
-                for (int b = 0; b < KW; b++) kIdx[t * K + a * KW + b] = (R0 + a) * w + C0 + b;
-            for (int i = 0; i < th; i++)
-            for (int j = 0; j < tw; j++)
+            foreach (int c0 in tileCols)
             {
-                int qi = r0 + i, qj = c0 + j, slot = t * Q + i * tw + j;
-                qIdx[slot] = qi * w + qj;
-                outIdx[qi * w + qj] = slot;   // a query in two overlapping tiles: the later tile's copy
+                // the tile's key window covers every window of its queries: starts are monotone and step by at most 1
+                int R0 = (int)Math.Min(rs[r0], h - KH), C0 = (int)Math.Min(cs[c0], w - KW);
                 for (int a = 0; a < KH; a++)
-                for (int b = 0; b < KW; b++)
-                {
-                    long kr = R0 + a, kc = C0 + b;
-                    bool inside = kr >= rs[qi] && kr < rs[qi] + kh && kc >= cs[qj] && kc < cs[qj] + kw;
-                    bias[((long)slot * KH + a) * KW + b] = inside ? 0f : float.NegativeInfinity;
-                }
+                    for (int b = 0; b < KW; b++) kIdx[t * K + a * KW + b] = (R0 + a) * w + C0 + b;
+                for (int i = 0; i < th; i++)
+                    for (int j = 0; j < tw; j++)
+                    {
+                        int qi = r0 + i, qj = c0 + j, slot = t * Q + i * tw + j;
+                        qIdx[slot] = qi * w + qj;
+                        outIdx[qi * w + qj] = slot;   // a query in two overlapping tiles: the later tile's copy
+                        for (int a = 0; a < KH; a++)
+                            for (int b = 0; b < KW; b++)
+                            {
+                                long kr = R0 + a, kc = C0 + b;
+                                bool inside = kr >= rs[qi] && kr < rs[qi] + kh && kc >= cs[qj] && kc < cs[qj] + kw;
+                                bias[((long)slot * KH + a) * KW + b] = inside ? 0f : float.NegativeInfinity;
+                            }
+                    }
+                t++;
             }
-            t++;
-        }
         return new TilePlan(T, Q, K, tensor(qIdx).DetachFromDisposeScope(), tensor(kIdx, [T, K]).DetachFromDisposeScope(),
             tensor(bias, [T, Q, K]).DetachFromDisposeScope(), tensor(outIdx).DetachFromDisposeScope());
     });
@@ -162,13 +161,13 @@ public static class NeighborhoodAttention2d
         int N = h * w;
         var m = new float[N * N];
         for (int i = 0; i < h; i++)
-        for (int j = 0; j < w; j++)
-        for (int r = 0; r < h; r++)
-        for (int c = 0; c < w; c++)
-        {
-            bool inside = r >= rs[i] && r < rs[i] + kh && c >= cs[j] && c < cs[j] + kw;
-            m[(i * w + j) * N + r * w + c] = inside ? 0f : float.NegativeInfinity;
-        }
+            for (int j = 0; j < w; j++)
+                for (int r = 0; r < h; r++)
+                    for (int c = 0; c < w; c++)
+                    {
+                        bool inside = r >= rs[i] && r < rs[i] + kh && c >= cs[j] && c < cs[j] + kw;
+                        m[(i * w + j) * N + r * w + c] = inside ? 0f : float.NegativeInfinity;
+                    }
         return tensor(m, [N, N]).DetachFromDisposeScope();
     });
 

@@ -1,7 +1,7 @@
 using Mvar.Analysis;
 using Mvar.Transformer;
-using static TorchSharp.torch;
 using static Mvar.Tests.Transformer.ParityData;
+using static TorchSharp.torch;
 
 namespace Mvar.Tests.Analysis;
 

@@ -112,7 +112,7 @@ public class ModelConfigTests
             var (keys, derived) = ConfigSchema.Keys(type);
             Assert.True(keys.Count >= 8);
             var body = System.Text.Json.JsonSerializer.Serialize(value, type, new System.Text.Json.JsonSerializerOptions
-                { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower, IgnoreReadOnlyProperties = true });
+            { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower, IgnoreReadOnlyProperties = true });
             var obj = System.Text.Json.Nodes.JsonNode.Parse(body)!.AsObject();
             Assert.Equal(keys.Keys.Order(), obj.Select(kv => kv.Key).Order());
             string json = section == "tokenizer" ? "{\"tokenizer\": " + body + "}" : "{\"tokenizer\": {}, \"" + section + "\": " + body + "}";

@@ -248,77 +248,77 @@ public static class FuzzCases
             switch (i % 6)
             {
                 case 0:
-                {   // the valid record with hostile numbers in its fields
-                    object numel = Pick(r), offset = r.Next(2) == 0 ? 0L : Pick(r);
-                    int dims = r.Next(0, 4);
-                    var size = Enumerable.Range(0, dims).Select(_ => Pick(r)).ToArray();
-                    var stride = Enumerable.Range(0, r.Next(4) == 0 ? dims + 1 : dims).Select(_ => r.Next(3) == 0 ? 0L : Pick(r)).ToArray();
-                    var p = new P().Op('}').Str("w");
-                    Tensor(p, numel, offset, size, stride);
-                    p.Op('s');
-                    pkl = p.Stop();
-                    what = $"tensor numel {Show(numel)} offset {Show(offset)} size [{string.Join(",", size.Select(Show))}] stride [{string.Join(",", stride.Select(Show))}]";
-                    break;
-                }
-                case 1:
-                {   // byte flips, insertions and truncations of the valid pickle
-                    pkl = (byte[])valid.Clone();
-                    int n = r.Next(1, 5);
-                    for (int k = 0; k < n; k++) pkl[r.Next(2, pkl.Length)] = (byte)r.Next(256);
-                    if (r.Next(3) == 0) pkl = pkl[..r.Next(2, pkl.Length)];
-                    what = $"{n} byte(s) of the valid pickle changed";
-                    break;
-                }
-                case 2:
-                {   // opcode soup with hostile lengths
-                    var p = new P();
-                    int n = r.Next(3, 40);
-                    for (int k = 0; k < n; k++) RandomOp(p, r);
-                    pkl = p.Stop();
-                    what = $"{n} random opcodes";
-                    break;
-                }
-                case 3:
-                {   // memo DAG: each list holds the previous one twice
-                    int depth = r.Next(20, 65);
-                    var p = new P().Op(']').Op('q', 0);
-                    for (int k = 1; k <= depth; k++) p.Op(']').Op('(').Op('h', (byte)(k - 1)).Op('h', (byte)(k - 1)).Op('e').Op('q', (byte)k);
-                    p.Op('0').Op('}').Str("w").Op('h', (byte)depth).Op('s');
-                    pkl = p.Stop();
-                    what = $"memo DAG of depth {depth}";
-                    break;
-                }
-                case 4:
-                {   // deep nesting or self-reference
-                    int kind = r.Next(3);
-                    var p = new P();
-                    if (kind == 0)
-                    {
-                        int depth = r.Next(2000, 100_001);
-                        for (int k = 0; k < depth; k++) p.Op('}').Op('(').Str("a");
-                        p.Op('}');
-                        for (int k = 0; k < depth; k++) p.Op('u');
-                        what = $"dicts nested {depth} deep";
+                    {   // the valid record with hostile numbers in its fields
+                        object numel = Pick(r), offset = r.Next(2) == 0 ? 0L : Pick(r);
+                        int dims = r.Next(0, 4);
+                        var size = Enumerable.Range(0, dims).Select(_ => Pick(r)).ToArray();
+                        var stride = Enumerable.Range(0, r.Next(4) == 0 ? dims + 1 : dims).Select(_ => r.Next(3) == 0 ? 0L : Pick(r)).ToArray();
+                        var p = new P().Op('}').Str("w");
+                        Tensor(p, numel, offset, size, stride);
+                        p.Op('s');
+                        pkl = p.Stop();
+                        what = $"tensor numel {Show(numel)} offset {Show(offset)} size [{string.Join(",", size.Select(Show))}] stride [{string.Join(",", stride.Select(Show))}]";
+                        break;
                     }
-                    else if (kind == 1) { p.Op('}').Op('q', 0).Str("self").Op('h', 0).Op('s'); what = "a dict holding itself"; }
-                    else { p.Op(']').Op('q', 0).Op('h', 0).Op('a').Op('}').Op('(').Str("x").Op('h', 0).Op('u'); what = "a list holding itself"; }
-                    pkl = p.Stop();
-                    break;
-                }
+                case 1:
+                    {   // byte flips, insertions and truncations of the valid pickle
+                        pkl = (byte[])valid.Clone();
+                        int n = r.Next(1, 5);
+                        for (int k = 0; k < n; k++) pkl[r.Next(2, pkl.Length)] = (byte)r.Next(256);
+                        if (r.Next(3) == 0) pkl = pkl[..r.Next(2, pkl.Length)];
+                        what = $"{n} byte(s) of the valid pickle changed";
+                        break;
+                    }
+                case 2:
+                    {   // opcode soup with hostile lengths
+                        var p = new P();
+                        int n = r.Next(3, 40);
+                        for (int k = 0; k < n; k++) RandomOp(p, r);
+                        pkl = p.Stop();
+                        what = $"{n} random opcodes";
+                        break;
+                    }
+                case 3:
+                    {   // memo DAG: each list holds the previous one twice
+                        int depth = r.Next(20, 65);
+                        var p = new P().Op(']').Op('q', 0);
+                        for (int k = 1; k <= depth; k++) p.Op(']').Op('(').Op('h', (byte)(k - 1)).Op('h', (byte)(k - 1)).Op('e').Op('q', (byte)k);
+                        p.Op('0').Op('}').Str("w").Op('h', (byte)depth).Op('s');
+                        pkl = p.Stop();
+                        what = $"memo DAG of depth {depth}";
+                        break;
+                    }
+                case 4:
+                    {   // deep nesting or self-reference
+                        int kind = r.Next(3);
+                        var p = new P();
+                        if (kind == 0)
+                        {
+                            int depth = r.Next(2000, 100_001);
+                            for (int k = 0; k < depth; k++) p.Op('}').Op('(').Str("a");
+                            p.Op('}');
+                            for (int k = 0; k < depth; k++) p.Op('u');
+                            what = $"dicts nested {depth} deep";
+                        }
+                        else if (kind == 1) { p.Op('}').Op('q', 0).Str("self").Op('h', 0).Op('s'); what = "a dict holding itself"; }
+                        else { p.Op(']').Op('q', 0).Op('h', 0).Op('a').Op('}').Op('(').Str("x").Op('h', 0).Op('u'); what = "a list holding itself"; }
+                        pkl = p.Stop();
+                        break;
+                    }
                 default:
-                {   // numbers as text and big integers where sizes are expected
-                    var p = new P().Op('}').Op('(');
-                    string[] texts = ["abc", "1.2.3", "99999999999999999999999", "", "-", "0x10", new string('9', 5000), "1e400", "nan"];
-                    string t = texts[r.Next(texts.Length)];
-                    char op = "ILF"[r.Next(3)];
-                    p.Str("n").Line(op, op == 'L' ? t + "L" : t);
-                    p.Str("big").Op(0x8b).U32(9).Op(0, 0, 0, 0, 0, 0, 0, 0, 1);   // LONG4: 2^64
-                    p.Str("small").Op(0x8b).U32(2).Op(0x10, 0);                   // LONG4 that fits a long
-                    p.Op('u');
-                    pkl = p.Stop();
-                    what = $"text number {op} \"{(t.Length > 20 ? t[..20] + "..." : t)}\"";
-                    break;
-                }
+                    {   // numbers as text and big integers where sizes are expected
+                        var p = new P().Op('}').Op('(');
+                        string[] texts = ["abc", "1.2.3", "99999999999999999999999", "", "-", "0x10", new string('9', 5000), "1e400", "nan"];
+                        string t = texts[r.Next(texts.Length)];
+                        char op = "ILF"[r.Next(3)];
+                        p.Str("n").Line(op, op == 'L' ? t + "L" : t);
+                        p.Str("big").Op(0x8b).U32(9).Op(0, 0, 0, 0, 0, 0, 0, 0, 1);   // LONG4: 2^64
+                        p.Str("small").Op(0x8b).U32(2).Op(0x10, 0);                   // LONG4 that fits a long
+                        p.Op('u');
+                        pkl = p.Stop();
+                        what = $"text number {op} \"{(t.Length > 20 ? t[..20] + "..." : t)}\"";
+                        break;
+                    }
             }
             yield return new FuzzCase("pickle", i, what, TorchZip(pkl), ".pth");
         }
@@ -371,41 +371,41 @@ public static class FuzzCases
             switch (r.Next(5))
             {
                 case 0:
-                {   // a size field of a central-directory or local header set to a lie
-                    var offsets = Find(z, [0x50, 0x4b, 0x01, 0x02]).Select(o => (o, cd: true)).Concat(Find(z, [0x50, 0x4b, 0x03, 0x04]).Select(o => (o, cd: false))).ToList();
-                    var (o, cd) = offsets[r.Next(offsets.Count)];
-                    int field = cd ? (r.Next(2) == 0 ? 20 : 24) : (r.Next(2) == 0 ? 18 : 22);
-                    uint[] values = [0, 1, 0x7FFFFFFF, 0xFFFFFFFE, 0xFFFFFFFF, 1000_000_000, (uint)r.Next()];
-                    uint v = values[r.Next(values.Length)];
-                    BinaryPrimitives.WriteUInt32LittleEndian(z.AsSpan(o + field), v);
-                    what = $"{(cd ? "central" : "local")} size field +{field} = {v}";
-                    break;
-                }
+                    {   // a size field of a central-directory or local header set to a lie
+                        var offsets = Find(z, [0x50, 0x4b, 0x01, 0x02]).Select(o => (o, cd: true)).Concat(Find(z, [0x50, 0x4b, 0x03, 0x04]).Select(o => (o, cd: false))).ToList();
+                        var (o, cd) = offsets[r.Next(offsets.Count)];
+                        int field = cd ? (r.Next(2) == 0 ? 20 : 24) : (r.Next(2) == 0 ? 18 : 22);
+                        uint[] values = [0, 1, 0x7FFFFFFF, 0xFFFFFFFE, 0xFFFFFFFF, 1000_000_000, (uint)r.Next()];
+                        uint v = values[r.Next(values.Length)];
+                        BinaryPrimitives.WriteUInt32LittleEndian(z.AsSpan(o + field), v);
+                        what = $"{(cd ? "central" : "local")} size field +{field} = {v}";
+                        break;
+                    }
                 case 1: z = z[..r.Next(4, z.Length)]; what = $"truncated to {z.Length} bytes"; break;
                 case 2:
-                {
-                    int n = r.Next(1, 8);
-                    for (int k = 0; k < n; k++) z[r.Next(z.Length)] = (byte)r.Next(256);
-                    what = $"{n} random bytes changed";
-                    break;
-                }
+                    {
+                        int n = r.Next(1, 8);
+                        for (int k = 0; k < n; k++) z[r.Next(z.Length)] = (byte)r.Next(256);
+                        what = $"{n} random bytes changed";
+                        break;
+                    }
                 case 3:
-                {   // the entry count or the directory offset of the end record
-                    int eocd = Find(z, [0x50, 0x4b, 0x05, 0x06]).Last();
-                    int field = new[] { 8, 10, 12, 16 }[r.Next(4)];
-                    if (field < 12) BinaryPrimitives.WriteUInt16LittleEndian(z.AsSpan(eocd + field), (ushort)r.Next(65536));
-                    else BinaryPrimitives.WriteUInt32LittleEndian(z.AsSpan(eocd + field), (uint)r.Next());
-                    what = $"end record field +{field} changed";
-                    break;
-                }
+                    {   // the entry count or the directory offset of the end record
+                        int eocd = Find(z, [0x50, 0x4b, 0x05, 0x06]).Last();
+                        int field = new[] { 8, 10, 12, 16 }[r.Next(4)];
+                        if (field < 12) BinaryPrimitives.WriteUInt16LittleEndian(z.AsSpan(eocd + field), (ushort)r.Next(65536));
+                        else BinaryPrimitives.WriteUInt32LittleEndian(z.AsSpan(eocd + field), (uint)r.Next());
+                        what = $"end record field +{field} changed";
+                        break;
+                    }
                 default:
-                {   // a deflated bomb: a small entry declaring a big array of zeros
-                    long mb = new[] { 1L, 4, 16 }[r.Next(3)];
-                    string shape = $"({mb << 20},)";
-                    if (torch) { z = DeflatedTorch(mb << 20); what = $"torch storage of {mb} MB of deflated zeros declared {mb << 18} floats"; }
-                    else { z = NpzOf(NpyBytes($"{{'descr': '{(r.Next(2) == 0 ? "|u1" : "<c8")}', 'fortran_order': False, 'shape': {shape}, }}", (int)(mb << 20)), deflate: true); what = $"npz of {mb} MB of deflated zeros"; }
-                    break;
-                }
+                    {   // a deflated bomb: a small entry declaring a big array of zeros
+                        long mb = new[] { 1L, 4, 16 }[r.Next(3)];
+                        string shape = $"({mb << 20},)";
+                        if (torch) { z = DeflatedTorch(mb << 20); what = $"torch storage of {mb} MB of deflated zeros declared {mb << 18} floats"; }
+                        else { z = NpzOf(NpyBytes($"{{'descr': '{(r.Next(2) == 0 ? "|u1" : "<c8")}', 'fortran_order': False, 'shape': {shape}, }}", (int)(mb << 20)), deflate: true); what = $"npz of {mb} MB of deflated zeros"; }
+                        break;
+                    }
             }
             yield return new FuzzCase("zip", i, what, z, torch ? ".pth" : ".npz");
         }
@@ -431,7 +431,7 @@ public static class FuzzCases
 
     static IEnumerable<int> Find(byte[] b, byte[] sig)
     {
-        for (int i = b.AsSpan().IndexOf(sig); i >= 0; )
+        for (int i = b.AsSpan().IndexOf(sig); i >= 0;)
         {
             yield return i;
             int next = b.AsSpan(i + 1).IndexOf(sig);
@@ -594,50 +594,50 @@ public static class FuzzCases
             {
                 case 0: b = b[..r.Next(1, b.Length - 1)]; what = $"truncated to {b.Length} of {(isPng ? png : jpg).Length} bytes"; break;
                 case 1:
-                {
-                    int n = r.Next(1, 6);
-                    for (int k = 0; k < n; k++) b[r.Next(b.Length)] = (byte)r.Next(256);
-                    what = $"{n} random bytes changed";
-                    break;
-                }
+                    {
+                        int n = r.Next(1, 6);
+                        for (int k = 0; k < n; k++) b[r.Next(b.Length)] = (byte)r.Next(256);
+                        what = $"{n} random bytes changed";
+                        break;
+                    }
                 case 2:
-                {   // the header's dimensions set to huge values
-                    uint[] dims = [0, 1, 65535, 100_000, 1_000_000, 0x7FFFFFFF, 0xFFFFFFFF];
-                    uint w = dims[r.Next(dims.Length)], h = dims[r.Next(dims.Length)];
-                    if (isPng) { BinaryPrimitives.WriteUInt32BigEndian(b.AsSpan(16), w); BinaryPrimitives.WriteUInt32BigEndian(b.AsSpan(20), h); }
-                    else
-                    {
-                        int sof = b.AsSpan().IndexOf([(byte)0xFF, (byte)0xC0]);
-                        BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(sof + 5), (ushort)Math.Min(h, 65535));
-                        BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(sof + 7), (ushort)Math.Min(w, 65535));
+                    {   // the header's dimensions set to huge values
+                        uint[] dims = [0, 1, 65535, 100_000, 1_000_000, 0x7FFFFFFF, 0xFFFFFFFF];
+                        uint w = dims[r.Next(dims.Length)], h = dims[r.Next(dims.Length)];
+                        if (isPng) { BinaryPrimitives.WriteUInt32BigEndian(b.AsSpan(16), w); BinaryPrimitives.WriteUInt32BigEndian(b.AsSpan(20), h); }
+                        else
+                        {
+                            int sof = b.AsSpan().IndexOf([(byte)0xFF, (byte)0xC0]);
+                            BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(sof + 5), (ushort)Math.Min(h, 65535));
+                            BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(sof + 7), (ushort)Math.Min(w, 65535));
+                        }
+                        what = $"header says {w}x{h}";
+                        break;
                     }
-                    what = $"header says {w}x{h}";
-                    break;
-                }
                 case 3:
-                {   // a real, tiny, very elongated or very large image
-                    (int w, int h) = new[] { (1, 1_000_000), (1_000_000, 1), (20_000, 20_000), (3, 50_000) }[r.Next(4)];
-                    b = BlackPng(w, h);
-                    isPng = true;
-                    what = $"a valid {w}x{h} PNG of {b.Length} bytes";
-                    break;
-                }
+                    {   // a real, tiny, very elongated or very large image
+                        (int w, int h) = new[] { (1, 1_000_000), (1_000_000, 1), (20_000, 20_000), (3, 50_000) }[r.Next(4)];
+                        b = BlackPng(w, h);
+                        isPng = true;
+                        what = $"a valid {w}x{h} PNG of {b.Length} bytes";
+                        break;
+                    }
                 default:
-                {   // a chunk or segment length field changed
-                    if (isPng)
-                    {
-                        int idat = b.AsSpan().IndexOf("IDAT"u8) - 4;
-                        BinaryPrimitives.WriteUInt32BigEndian(b.AsSpan(idat), (uint)r.Next());
-                        what = "IDAT length changed";
+                    {   // a chunk or segment length field changed
+                        if (isPng)
+                        {
+                            int idat = b.AsSpan().IndexOf("IDAT"u8) - 4;
+                            BinaryPrimitives.WriteUInt32BigEndian(b.AsSpan(idat), (uint)r.Next());
+                            what = "IDAT length changed";
+                        }
+                        else
+                        {
+                            int sos = b.AsSpan().IndexOf([(byte)0xFF, (byte)0xDA]);
+                            BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(sos + 2), (ushort)r.Next(65536));
+                            what = "SOS segment length changed";
+                        }
+                        break;
                     }
-                    else
-                    {
-                        int sos = b.AsSpan().IndexOf([(byte)0xFF, (byte)0xDA]);
-                        BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(sos + 2), (ushort)r.Next(65536));
-                        what = "SOS segment length changed";
-                    }
-                    break;
-                }
             }
             yield return new FuzzCase("image", i, $"{(isPng ? "PNG" : "JPEG")}: {what}", b, isPng ? ".png" : ".jpg");
         }
@@ -668,10 +668,16 @@ public static class FuzzCases
         string[] sections = ["tokenizer", "transformer", "training"];
         var valid = new Dictionary<string, Dictionary<string, string>>
         {
-            ["tokenizer"] = new() { ["vocab_size"] = "64", ["z_channels"] = "8", ["ch"] = "32", ["ch_mult"] = "[1, 2, 2]", ["num_res_blocks"] = "1",
-                ["in_channels"] = "1", ["using_sa"] = "false", ["using_mid_sa"] = "false", ["patch_nums"] = "[1, 2, 4, 8]" },
-            ["transformer"] = new() { ["arch"] = "\"mvar\"", ["depth"] = "2", ["embed_dim"] = "64", ["num_heads"] = "2", ["num_classes"] = "10",
-                ["kernel_size"] = "3", ["refine_step"] = "3" },
+            ["tokenizer"] = new()
+            {
+                ["vocab_size"] = "64", ["z_channels"] = "8", ["ch"] = "32", ["ch_mult"] = "[1, 2, 2]", ["num_res_blocks"] = "1",
+                ["in_channels"] = "1", ["using_sa"] = "false", ["using_mid_sa"] = "false", ["patch_nums"] = "[1, 2, 4, 8]"
+            },
+            ["transformer"] = new()
+            {
+                ["arch"] = "\"mvar\"", ["depth"] = "2", ["embed_dim"] = "64", ["num_heads"] = "2", ["num_classes"] = "10",
+                ["kernel_size"] = "3", ["refine_step"] = "3"
+            },
             ["training"] = new() { ["epochs"] = "2", ["batch_size"] = "8", ["lr"] = "1e-3", ["ratio_k"] = "2" },
         };
         string[] derived = ["image_size", "head_dim", "token_count", "downsample", "is_mvar", "learning_rate", "final_wd"];
@@ -685,30 +691,32 @@ public static class FuzzCases
             {
                 switch (r.Next(6))
                 {
-                    case 0: case 1: case 2:
-                    {
-                        var (s, key) = ConfigKeys[r.Next(ConfigKeys.Length)];
-                        string v = ConfigValues[r.Next(ConfigValues.Length)];
-                        c[s][key] = v;
-                        what.Add($"{s}.{key}={v}");
-                        break;
-                    }
+                    case 0:
+                    case 1:
+                    case 2:
+                        {
+                            var (s, key) = ConfigKeys[r.Next(ConfigKeys.Length)];
+                            string v = ConfigValues[r.Next(ConfigValues.Length)];
+                            c[s][key] = v;
+                            what.Add($"{s}.{key}={v}");
+                            break;
+                        }
                     case 3:
-                    {
-                        string s = sections[r.Next(3)];
-                        string key = r.Next(2) == 0 ? derived[r.Next(derived.Length)] : "bogus_key";
-                        c[s][key] = "1";
-                        what.Add($"{s}.{key} added");
-                        break;
-                    }
+                        {
+                            string s = sections[r.Next(3)];
+                            string key = r.Next(2) == 0 ? derived[r.Next(derived.Length)] : "bogus_key";
+                            c[s][key] = "1";
+                            what.Add($"{s}.{key} added");
+                            break;
+                        }
                     case 4: { string s = sections[r.Next(3)]; nulled.Add(s); what.Add($"{s}=null"); break; }
                     default:
-                    {
-                        string s = sections[r.Next(3)];
-                        var keys = c[s].Keys.ToList();
-                        if (keys.Count > 0) { string key = keys[r.Next(keys.Count)]; c[s].Remove(key); what.Add($"{s}.{key} removed"); }
-                        break;
-                    }
+                        {
+                            string s = sections[r.Next(3)];
+                            var keys = c[s].Keys.ToList();
+                            if (keys.Count > 0) { string key = keys[r.Next(keys.Count)]; c[s].Remove(key); what.Add($"{s}.{key} removed"); }
+                            break;
+                        }
                 }
             }
             var sb = new StringBuilder("{");

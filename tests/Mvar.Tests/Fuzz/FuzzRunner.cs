@@ -22,7 +22,8 @@ public static class FuzzRunner
         {
             try { FuzzCases.Load(c, path); }
             catch (Exception e) { error = e; }
-        }, 16 << 20) { IsBackground = true };
+        }, 16 << 20)
+        { IsBackground = true };
         worker.Start();
         bool done = worker.Join(bound);
         sw.Stop();

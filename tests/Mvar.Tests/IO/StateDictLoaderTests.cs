@@ -1,5 +1,4 @@
 using Mvar.IO;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Mvar.Tests.IO;

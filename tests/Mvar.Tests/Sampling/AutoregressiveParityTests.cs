@@ -1,9 +1,8 @@
 using Mvar.Kernels;
 using Mvar.Sampling;
-using Mvar.Transformer;
 using Xunit.Abstractions;
-using static TorchSharp.torch;
 using static Mvar.Tests.Transformer.ParityData;
+using static TorchSharp.torch;
 
 namespace Mvar.Tests.Sampling;
 

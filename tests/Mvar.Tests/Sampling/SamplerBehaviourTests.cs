@@ -1,7 +1,6 @@
 using Mvar.Sampling;
-using Mvar.Transformer;
-using static TorchSharp.torch;
 using static Mvar.Tests.Transformer.ParityData;
+using static TorchSharp.torch;
 
 namespace Mvar.Tests.Sampling;
 

@@ -1,6 +1,6 @@
 using Mvar.Sampling;
-using static TorchSharp.torch;
 using static Mvar.Tests.Transformer.ParityData;
+using static TorchSharp.torch;
 
 namespace Mvar.Tests.Sampling;
 

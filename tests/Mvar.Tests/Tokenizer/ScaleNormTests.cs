@@ -2,8 +2,8 @@ using Mvar.Config;
 using Mvar.IO;
 using Mvar.Sampling;
 using Mvar.Tokenizer;
-using static TorchSharp.torch;
 using static Mvar.Tests.Transformer.ParityData;
+using static TorchSharp.torch;
 
 namespace Mvar.Tests.Tokenizer;
 

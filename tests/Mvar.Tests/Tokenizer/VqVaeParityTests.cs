@@ -1,8 +1,6 @@
 using Mvar.IO;
-using Mvar.Tokenizer;
-using TorchSharp;
-using static TorchSharp.torch;
 using static Mvar.Tests.Tokenizer.TinyTokenizer;
+using static TorchSharp.torch;
 
 namespace Mvar.Tests.Tokenizer;
 

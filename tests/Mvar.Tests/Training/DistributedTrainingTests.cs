@@ -1,5 +1,4 @@
 using Mvar.Config;
-using Mvar.Data;
 using Mvar.IO;
 using Mvar.Tests.Cli;
 using Mvar.Tokenizer;

@@ -1,5 +1,4 @@
 using Mvar.Training;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

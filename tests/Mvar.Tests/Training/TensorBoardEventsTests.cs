@@ -2,7 +2,6 @@ using Mvar.Data;
 using Mvar.Tokenizer;
 using Mvar.Training;
 using StbImageSharp;
-using static TorchSharp.torch;
 
 namespace Mvar.Tests.Training;
 
@@ -34,7 +33,8 @@ public class TensorBoardEventsTests
                     tr.SaveReconstructions(val, png);
                     pngs.Add(png);
                     return png;
-                }),
+                }
+                ),
             });
         }
         Train(stopAfter: 3);                                   // steps 0-2, the first epoch's image after step 1

@@ -1,9 +1,8 @@
 using Mvar.Config;
-using Mvar.Tokenizer;
 using Mvar.Training;
 using Mvar.Transformer;
-using static TorchSharp.torch;
 using static Mvar.Tests.Transformer.ParityData;
+using static TorchSharp.torch;
 
 namespace Mvar.Tests.Training;
 

@@ -1,9 +1,9 @@
 using Mvar.Training;
 using Mvar.Transformer;
 using Xunit.Abstractions;
-using static TorchSharp.torch;
-using static Mvar.Tests.Transformer.ParityData;
 using static Mvar.Tests.Training.TrainingFixtures;
+using static Mvar.Tests.Transformer.ParityData;
+using static TorchSharp.torch;
 
 namespace Mvar.Tests.Training;
 

@@ -1,6 +1,5 @@
 using Mvar.Config;
 using Mvar.Transformer;
-using static TorchSharp.torch;
 using static Mvar.Tests.Transformer.ParityData;
 
 namespace Mvar.Tests.Transformer;

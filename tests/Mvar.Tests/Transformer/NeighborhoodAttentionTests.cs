@@ -1,7 +1,7 @@
 using Mvar.Transformer;
 using Xunit.Abstractions;
-using static TorchSharp.torch;
 using static Mvar.Tests.Transformer.ParityData;
+using static TorchSharp.torch;
 
 namespace Mvar.Tests.Transformer;
 

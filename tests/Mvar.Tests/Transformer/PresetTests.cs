@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Mvar.Config;
 using Mvar.Transformer;
 using Xunit.Abstractions;
-using static TorchSharp.torch;
 using static Mvar.Tests.Transformer.ParityData;
 
 namespace Mvar.Tests.Transformer;
@@ -13,14 +12,14 @@ public class PresetTests(ITestOutputHelper output)
     public void AnalyticCountEqualsTheBuiltModelForEveryVariant()
     {
         foreach (var arch in new[] { "var", "mvar" })
-        foreach (var shared in new[] { false, true })
-        foreach (var l2 in new[] { false, true })
-        {
-            var c = ModelConfigOf(arch);
-            var t = c.Transformer! with { SharedAln = shared, AttnL2Norm = l2, MlpRatio = 2.5 };
-            using var model = new ScaleTransformer(t, c.Tokenizer);
-            Assert.Equal(ScaleTransformer.CountParameters(t, c.Tokenizer), model.ParameterCount());
-        }
+            foreach (var shared in new[] { false, true })
+                foreach (var l2 in new[] { false, true })
+                {
+                    var c = ModelConfigOf(arch);
+                    var t = c.Transformer! with { SharedAln = shared, AttnL2Norm = l2, MlpRatio = 2.5 };
+                    using var model = new ScaleTransformer(t, c.Tokenizer);
+                    Assert.Equal(ScaleTransformer.CountParameters(t, c.Tokenizer), model.ParameterCount());
+                }
     }
 
     [Fact]

@@ -1,8 +1,6 @@
 using Mvar.IO;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace Mvar.Training.Adversarial;
 
