@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
@@ -88,7 +89,7 @@ public static partial class Cli
         "mvar " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).Select(a => a.Length == 0 || a.Any(char.IsWhiteSpace) ? $"\"{a}\"" : a));
 
     /// <summary>Seconds as mm:ss (h:mm:ss from an hour on) for progress lines.</summary>
-    public static string Clock(double s) => TimeSpan.FromSeconds(Math.Min(s, 359999)).ToString(s >= 3600 ? @"h\:mm\:ss" : @"mm\:ss");
+    public static string Clock(double s) => TimeSpan.FromSeconds(Math.Min(s, 359999)).ToString(s >= 3600 ? @"h\:mm\:ss" : @"mm\:ss", CultureInfo.InvariantCulture);
 
     /// <summary>Sets the command's action to <paramref name="body"/> wrapped by <see cref="Run"/>.</summary>
     public static Command WithAction(this Command command, Func<ParseResult, int> body)

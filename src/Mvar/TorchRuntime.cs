@@ -37,7 +37,7 @@ public static partial class TorchRuntime
     public static void ReturnFreedTensorsToTheSystem()
     {
         if (!OperatingSystem.IsLinux()) return;
-        try { MallOpt(M_MMAP_THRESHOLD, 128 * 1024); }
+        try { _ = MallOpt(M_MMAP_THRESHOLD, 128 * 1024); }   // 0 only for an unknown parameter: glibc knows this one
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
     }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Mvar.Analysis;
 using Mvar.IO;
 using Mvar.Sampling;
@@ -108,7 +109,7 @@ public static class AnalyzeCommand
 
     static string Summary(AttentionReport r)
     {
-        string Curve(double?[] c) => string.Join(", ", r.Kernels.Select((k, i) => $"{k}: {(c[i] is { } v ? v.ToString("F3") : "-")}"));
+        string Curve(double?[] c) => string.Join(", ", r.Kernels.Select((k, i) => $"{k}: {(c[i] is { } v ? v.ToString("F3", CultureInfo.InvariantCulture) : "-")}"));
         var lines = new List<string>();
         if (r.AttendsEarlierScales)
         {

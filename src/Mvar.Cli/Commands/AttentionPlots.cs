@@ -1,3 +1,4 @@
+using System.Globalization;
 using Mvar.Analysis;
 using Mvar.IO;
 using ScottPlot;
@@ -45,7 +46,7 @@ public static class AttentionPlots
             for (int j = 0; j < C; j++)
                 if (values[i][j] is { } v)
                 {
-                    var txt = plt.Add.Text(v.ToString("0.00"), j, R - 1 - i);
+                    var txt = plt.Add.Text(v.ToString("0.00", CultureInfo.InvariantCulture), j, R - 1 - i);
                     txt.LabelAlignment = Alignment.MiddleCenter;
                     txt.LabelFontSize = Math.Max(R, C) > 12 ? 9 : 12;
                     txt.LabelFontColor = v > 0.6 ? Colors.Black : Colors.White;

@@ -1,3 +1,4 @@
+using System.Globalization;
 namespace Mvar.Cli.Commands;
 
 /// <summary>
@@ -29,7 +30,7 @@ public static class ClassSummary
             int j = i;
             while (j + 1 < sorted.Count && sorted[j + 1] == sorted[j] + 1) j++;
             if (j - i >= 2) parts.Add($"{sorted[i]}-{sorted[j]}");
-            else for (int k = i; k <= j; k++) parts.Add(sorted[k].ToString());
+            else for (int k = i; k <= j; k++) parts.Add(sorted[k].ToString(CultureInfo.InvariantCulture));
             i = j + 1;
         }
         return string.Join(",", parts);

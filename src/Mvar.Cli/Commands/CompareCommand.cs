@@ -186,15 +186,15 @@ public static class CompareCommand
     static string Markdown(ComparisonReport r, List<(string Label, string[] Values)> rows)
     {
         var sb = new StringBuilder();
-        sb.AppendLine($"# VAR vs MVAR: {r.ImagesPerModel} images per model").AppendLine();
-        sb.AppendLine($"| | {string.Join(" | ", r.Models.Select(m => $"{m.Name} (depth {m.Depth})"))} |");
-        sb.AppendLine($"|---|{string.Join("|", r.Models.Select(_ => "---:"))}|");
-        foreach (var (label, values) in rows) sb.AppendLine($"| {label} | {string.Join(" | ", values)} |");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"# VAR vs MVAR: {r.ImagesPerModel} images per model").AppendLine();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| | {string.Join(" | ", r.Models.Select(m => $"{m.Name} (depth {m.Depth})"))} |");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"|---|{string.Join("|", r.Models.Select(_ => "---:"))}|");
+        foreach (var (label, values) in rows) sb.AppendLine(CultureInfo.InvariantCulture, $"| {label} | {string.Join(" | ", values)} |");
         sb.AppendLine();
-        sb.AppendLine($"Sampling: cfg {r.Cfg.ToString(CultureInfo.InvariantCulture)}, top-k {r.TopK}, top-p {r.TopP.ToString(CultureInfo.InvariantCulture)}, seed {r.Seed} (batch i: seed + i), batch {r.Batch}, {r.Classes} classes balanced; both models got the same classes and seeds and took turns batch by batch.");
-        sb.AppendLine($"Metrics: features of {r.Features} against {r.ReferenceImages} reference images ({r.Reference}){(r.ScoredSide < r.ImageSize ? $", the {r.ImageSize}x{r.ImageSize} samples centre-cropped to the reference's {r.ScoredSide}x{r.ScoredSide} (the training data was padded)" : "")}; KV cache measured at batch {r.Batch}; FLOPs analytic (matmuls only); memory: peak resident size during sampling above that before it (first two batches).");
-        sb.AppendLine().AppendLine($"Command: `{r.Command}`").AppendLine();
-        sb.AppendLine($"Machine: {r.Machine}; {r.Threads} torch threads; {r.Gemm} GEMM; total {r.Seconds:F0} s.");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Sampling: cfg {r.Cfg.ToString(CultureInfo.InvariantCulture)}, top-k {r.TopK}, top-p {r.TopP.ToString(CultureInfo.InvariantCulture)}, seed {r.Seed} (batch i: seed + i), batch {r.Batch}, {r.Classes} classes balanced; both models got the same classes and seeds and took turns batch by batch.");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Metrics: features of {r.Features} against {r.ReferenceImages} reference images ({r.Reference}){(r.ScoredSide < r.ImageSize ? $", the {r.ImageSize}x{r.ImageSize} samples centre-cropped to the reference's {r.ScoredSide}x{r.ScoredSide} (the training data was padded)" : "")}; KV cache measured at batch {r.Batch}; FLOPs analytic (matmuls only); memory: peak resident size during sampling above that before it (first two batches).");
+        sb.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Command: `{r.Command}`").AppendLine();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Machine: {r.Machine}; {r.Threads} torch threads; {r.Gemm} GEMM; total {r.Seconds:F0} s.");
         return sb.ToString();
     }
 

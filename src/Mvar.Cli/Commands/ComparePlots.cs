@@ -1,3 +1,4 @@
+using System.Globalization;
 using Mvar.Benchmarks;
 using Mvar.IO;
 using SkiaSharp;
@@ -102,7 +103,7 @@ public static class ComparePlots
                 double pos = m * (groups + 0.5) + g;
                 var bar = plt.Add.Bar(pos, double.IsFinite(v) ? v : 0);
                 bar.Color = ScottPlot.Palette.Default.GetColor(g == 0 ? m : m + 2);
-                bar.Bars[0].Label = v.ToString(Math.Abs(v) >= 100 ? "F0" : Math.Abs(v) >= 1 ? "F2" : "G3");
+                bar.Bars[0].Label = v.ToString(Math.Abs(v) >= 100 ? "F0" : Math.Abs(v) >= 1 ? "F2" : "G3", CultureInfo.InvariantCulture);
                 ticks.Add(new ScottPlot.Tick(pos, groups == 1 ? models[m].Name : $"{models[m].Name}\n{(g == 0 ? "precision" : "recall")}"));
             }
         }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using Mvar.IO;
 using Mvar.Metrics;
 using Spectre.Console;
@@ -44,7 +43,7 @@ public static class EvalCommand
             table.AddRow("time", $"{report.Seconds:F1} s");
             AnsiConsole.Write(table);
             if (jsonPath != null)
-                AtomicFile.WriteAllText(jsonPath, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
+                AtomicFile.WriteAllText(jsonPath, ReportJson.Serialize(report));
             return 0;
         });
     }

@@ -41,7 +41,7 @@ public static class TokenizerEvalCommand
             if (B < 1) throw new MvarException($"--batch must be at least 1, got {B}");
             IImageDataset set = new Subset(DataSets.Open(spec), n);
             if (set.Count == 0) throw new MvarException($"the data set {spec} is empty");
-            string? refSpec = p.GetValue(reference) ?? (spec.StartsWith("fashion-mnist") ? "fashion-mnist-test"
+            string? refSpec = p.GetValue(reference) ?? (spec.StartsWith("fashion-mnist", StringComparison.Ordinal) ? "fashion-mnist-test"
                 : throw new MvarException($"give --reference (an .npz, a folder, fashion-mnist-test, or none) for the data {spec}"));
             if (refSpec == "none") refSpec = null;
             foreach (var path in new[] { p.GetValue(json), p.GetValue(grid) })

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -113,7 +114,7 @@ public sealed class ServeApp : IAsyncDisposable
             await WriteJson(ctx, 200, new
             {
                 arch = request.Arch,
-                seed = result.Seed.ToString(),   // a string: ulong seeds do not fit a JavaScript number
+                seed = result.Seed.ToString(CultureInfo.InvariantCulture),   // a string: ulong seeds do not fit a JavaScript number
                 classes = result.Classes,
                 class_names = result.Classes.Select(c => models.ClassNames[c]),
                 grid = Convert.ToBase64String(result.GridPng),
@@ -125,7 +126,7 @@ public sealed class ServeApp : IAsyncDisposable
             });
             return;
         }
-        ctx.Response.Headers["X-Mvar-Seed"] = result.Seed.ToString();
+        ctx.Response.Headers["X-Mvar-Seed"] = result.Seed.ToString(CultureInfo.InvariantCulture);
         ctx.Response.Headers["X-Mvar-Classes"] = string.Join(",", result.Classes);
         await Write(ctx, 200, "image/png", result.GridPng);
     }
@@ -149,7 +150,7 @@ public sealed class ServeApp : IAsyncDisposable
         Log(ctx, request, result);
         await Event(ctx, "done", new
         {
-            arch = request.Arch, seed = result.Seed.ToString(), classes = result.Classes,
+            arch = request.Arch, seed = result.Seed.ToString(CultureInfo.InvariantCulture), classes = result.Classes,
             class_names = result.Classes.Select(c => models.ClassNames[c]), timing = Timing(result), memory = Memory(result),
         });
     }
@@ -179,7 +180,7 @@ public sealed class ServeApp : IAsyncDisposable
             };
             if (status == 500) log?.WriteLine($"mvar serve: {ctx.Request.Method} {ctx.Request.Path}: {e}");
             if (ctx.Response.HasStarted) { await Event(ctx, "error", new { error = message, status }); return; }
-            if (status == ServingException.QueueFull) ctx.Response.Headers.RetryAfter = Queue.RetryAfterSeconds.ToString();
+            if (status == ServingException.QueueFull) ctx.Response.Headers.RetryAfter = Queue.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
             await WriteJson(ctx, status, new { error = message });
         }
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using Mvar.Config;
 using Mvar.Diagnostics;
@@ -254,7 +255,7 @@ public static class SamplingBenchmark
             FractionOfGemmPeak = achieved / gemmPeak,
             TransformerFloorSeconds = gflopsPerImage / gemmPeak,
             Machine = MachineInfo.CpuModel(), LoadAverageStart = loadStart, LoadAverageEnd = MachineInfo.LoadAverage(),
-            Timestamp = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
+            Timestamp = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
         };
     }
 

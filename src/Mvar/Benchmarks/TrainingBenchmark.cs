@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using Mvar.Config;
 using Mvar.Diagnostics;
@@ -201,7 +202,7 @@ public static class TrainingBenchmark
             RssBeforeLoadMb = rssBefore, RssAfterLoadMb = rssAfterLoad, RssAfterFirstStepMb = rssAfterFirst,
             PeakRssMb = peak, PeakAboveWeightsAndOptimizerMb = peak - rssAfterLoad - optimizerMb,
             Machine = MachineInfo.CpuModel(), LoadAverageStart = loadStart, LoadAverageEnd = MachineInfo.LoadAverage(),
-            Timestamp = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
+            Timestamp = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
         };
     }
 

@@ -121,7 +121,7 @@ public sealed record TrainingConfig
         Require(Ls is >= 0 and < 1, $"training.ls must be in [0, 1), got {Ls}");
         Require(CondDropRate is >= 0 and <= 1, $"training.cond_drop_rate must be in [0, 1], got {CondDropRate}");
         Require(Sche is "cos" or "lin" or "lin0" or "lin00" or "exp"
-                || (Sche.StartsWith("lin") && double.TryParse(Sche[3..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double end) && end is >= 0 and <= 1),
+                || (Sche.StartsWith("lin", StringComparison.Ordinal) && double.TryParse(Sche[3..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double end) && end is >= 0 and <= 1),
             $"training.sche must be cos, lin, lin0, lin00, linT or exp, got \"{Sche}\"");
         Require(Wp >= 0 && Wp0 >= 0 && Wpe >= 0, "training.wp, wp0 and wpe must be >= 0");
         Require(Betas.Length == 2 && TokBetas.Length == 2, "training.betas and tok_betas must have two values");

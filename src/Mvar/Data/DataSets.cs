@@ -9,14 +9,14 @@ public static class DataSets
     /// </summary>
     public static IImageDataset Open(string spec, string? cacheDir = null)
     {
-        if (spec == "fashion-mnist" || spec.StartsWith("fashion-mnist:"))
+        if (spec == "fashion-mnist" || spec.StartsWith("fashion-mnist:", StringComparison.Ordinal))
         {
             string split = spec.Contains(':') ? spec[(spec.IndexOf(':') + 1)..] : "train";
             if (!Directory.Exists(IdxDataset.DefaultDir))
                 throw new MvarException($"Fashion-MNIST is not installed at {IdxDataset.DefaultDir} (apt-get install dataset-fashion-mnist)");
             return IdxDataset.Open(IdxDataset.DefaultDir, split, cacheDir);
         }
-        if (spec.StartsWith("idx:"))
+        if (spec.StartsWith("idx:", StringComparison.Ordinal))
         {
             var parts = spec[4..].Split(':');
             return IdxDataset.Open(parts[0], parts.Length > 1 ? parts[1] : "train", cacheDir);
@@ -30,8 +30,8 @@ public static class DataSets
     /// </summary>
     public static string Absolute(string spec)
     {
-        if (spec == "fashion-mnist" || spec.StartsWith("fashion-mnist:")) return spec;
-        if (spec.StartsWith("idx:"))
+        if (spec == "fashion-mnist" || spec.StartsWith("fashion-mnist:", StringComparison.Ordinal)) return spec;
+        if (spec.StartsWith("idx:", StringComparison.Ordinal))
         {
             var parts = spec[4..].Split(':', 2);
             return "idx:" + Path.GetFullPath(parts[0]) + (parts.Length > 1 ? ":" + parts[1] : "");

@@ -42,7 +42,7 @@ public sealed class ImageFolderDataset : IImageDataset
             var (px, w, h) = ImageFiles.ReadPixels(path, channels);
             return new RawImage(px, w, h, channels, label);
         }
-        catch (MvarException e) { throw new DataFileException(path, e.Message.StartsWith(path) ? "unreadable image" : e.Message, e); }
+        catch (MvarException e) { throw new DataFileException(path, e.Message.StartsWith(path, StringComparison.Ordinal) ? "unreadable image" : e.Message, e); }
         catch (IOException e) { throw new DataFileException(path, e.Message, e); }
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 namespace Mvar.Diagnostics;
 
 /// <summary>
@@ -58,7 +59,7 @@ public sealed class CpuShare
         {
             string s = File.ReadAllText("/proc/self/stat");
             var f = s[(s.LastIndexOf(')') + 2)..].Split(' ');
-            return long.Parse(f[11]) + long.Parse(f[12]);   // utime, stime (fields 14 and 15)
+            return long.Parse(f[11], CultureInfo.InvariantCulture) + long.Parse(f[12], CultureInfo.InvariantCulture);   // utime, stime (fields 14 and 15)
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
         {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
 
 namespace Mvar.Diagnostics;
@@ -34,7 +35,7 @@ public static partial class ProcessMemory
         GC.Collect();
         GC.WaitForPendingFinalizers();
         if (!OperatingSystem.IsLinux()) return;
-        try { MallocTrim(0); }
+        try { _ = MallocTrim(0); }   // 1 when memory was released, 0 when there was none: nothing to act on
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
     }
 
@@ -43,7 +44,7 @@ public static partial class ProcessMemory
         if (!Supported) return double.NaN;
         foreach (var line in File.ReadLines("/proc/self/status"))
             if (line.StartsWith(field, StringComparison.Ordinal))
-                return long.Parse(line[field.Length..].Trim().Split(' ')[0]) / 1024.0;   // kB -> MB
+                return long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;   // kB -> MB
         return double.NaN;
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.IO.Compression;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -127,7 +128,7 @@ public static class TorchCheckpoint
         long l => l,
         int i => i,
         bool b => b ? 1 : 0,
-        System.Numerics.BigInteger big => throw new CheckpointException($"{what} {Clip(big.ToString())} does not fit in 64 bits"),
+        System.Numerics.BigInteger big => throw new CheckpointException($"{what} {Clip(big.ToString(CultureInfo.InvariantCulture))} does not fit in 64 bits"),
         _ => throw new CheckpointException($"{what} must be an integer, got {Describe(v)}"),
     };
 

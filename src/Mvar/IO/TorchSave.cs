@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.IO.Compression;
 using System.Text;
 using static TorchSharp.torch;
@@ -90,7 +91,7 @@ public static class TorchSave
         w.Write((byte)'(');                                             // persistent id: ('storage', type, key, 'cpu', numel)
         WriteString(w, "storage");
         WriteGlobal(w, "torch", storageType);
-        WriteString(w, key.ToString());
+        WriteString(w, key.ToString(CultureInfo.InvariantCulture));
         WriteString(w, "cpu");
         WriteInt(w, data.numel());
         w.Write((byte)'t');

@@ -15,7 +15,7 @@ public static class ImageSets
     {
         if (spec.EndsWith(".npz", StringComparison.OrdinalIgnoreCase)) return NpzBatches(spec, batchSize);
         if (spec == "fashion-mnist-test") spec = "fashion-mnist:t10k";
-        if (spec.StartsWith("fashion-mnist") || spec.StartsWith("idx:")) return DataSetBatches(DataSets.Open(spec), batchSize);
+        if (spec.StartsWith("fashion-mnist", StringComparison.Ordinal) || spec.StartsWith("idx:", StringComparison.Ordinal)) return DataSetBatches(DataSets.Open(spec), batchSize);
         if (!Directory.Exists(spec)) throw new MvarException($"image set not found: {spec} (an .npz, a folder of images, or fashion-mnist-test)");
         if (Directory.EnumerateDirectories(spec).Any()) return DataSetBatches(DataSets.Open(spec), batchSize);
         return FolderBatches(spec, batchSize);

@@ -31,7 +31,7 @@ public static class LrSchedule
                     }
                 default:
                     {
-                        if (!sche.StartsWith("lin")) throw new ConfigException($"unknown lr schedule {sche}");
+                        if (!sche.StartsWith("lin", StringComparison.Ordinal)) throw new ConfigException($"unknown lr schedule {sche}");
                         double T = double.Parse(sche[3..], System.Globalization.CultureInfo.InvariantCulture), maxRest = 1 - T;
                         double wpeMid = wpe + (1 - wpe) * maxRest;
                         wpeMid = (1 + wpeMid) / 2;

@@ -118,6 +118,6 @@ public static class TrainingRun
         // peak resident memory of this process (rank 0), the last part of a resumed run only
         if (Diagnostics.ProcessMemory.Supported) summary["peak_rss_mb"] = Math.Round(Diagnostics.ProcessMemory.PeakMb, 1);
         IO.AtomicFile.WriteAllText(Path.Combine(outDir, RunFile),
-            System.Text.Json.JsonSerializer.Serialize(summary, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
+            IO.ReportJson.Serialize(summary));
     }
 }

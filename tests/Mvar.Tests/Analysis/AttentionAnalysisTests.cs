@@ -22,8 +22,8 @@ public class AttentionAnalysisTests
         using var _ = no_grad();
         foreach (var (name, p) in m.named_parameters())
         {
-            if (name.EndsWith("attn.mat_qkv.weight")) p.narrow(0, 0, 2 * m.EmbedDim).zero_();
-            if (name.EndsWith("attn.q_bias")) p.zero_();
+            if (name.EndsWith("attn.mat_qkv.weight", StringComparison.Ordinal)) p.narrow(0, 0, 2 * m.EmbedDim).zero_();
+            if (name.EndsWith("attn.q_bias", StringComparison.Ordinal)) p.zero_();
         }
         return m;
     }

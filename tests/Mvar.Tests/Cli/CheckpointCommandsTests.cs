@@ -39,6 +39,6 @@ public class CheckpointCommandsTests
         File.WriteAllBytes(corrupt, File.ReadAllBytes(Fixtures.Parity("var.pth"))[..5000]);
         CliRunner.AssertOneLineError(CliRunner.Run("convert", corrupt, outFile), "corrupt.pth");
         Assert.False(File.Exists(outFile));
-        Assert.DoesNotContain(Directory.GetFiles(dir), f => f.EndsWith(".tmp"));
+        Assert.DoesNotContain(Directory.GetFiles(dir), f => f.EndsWith(".tmp", StringComparison.Ordinal));
     }
 }

@@ -75,7 +75,7 @@ public class HostileInputTests
         }
         CliRunner.AssertOneLineError(Timed(["sample", .. Shipped, "--out", ""]), "no output path");
         CliRunner.AssertOneLineError(Timed("inspect", fifo), "FIFO");
-        Assert.DoesNotContain(Directory.GetFiles(dir), f => f.EndsWith(".tmp"));
+        Assert.DoesNotContain(Directory.GetFiles(dir), f => f.EndsWith(".tmp", StringComparison.Ordinal));
     }
 
     [Fact]

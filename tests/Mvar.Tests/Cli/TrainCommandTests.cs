@@ -1,3 +1,4 @@
+using System.Globalization;
 using Mvar.Tests.Training;
 
 namespace Mvar.Tests.Cli;
@@ -40,7 +41,7 @@ public class TrainCommandTests
         Assert.False(File.Exists(stale));
         Assert.Contains("left by an interrupted write", r.StdErr);
         Assert.Contains("done: 8 steps", r.StdOut);
-        var steps = File.ReadAllLines(Path.Combine(var_, "metrics.csv")).Skip(1).Select(l => int.Parse(l.Split(',')[0])).ToList();
+        var steps = File.ReadAllLines(Path.Combine(var_, "metrics.csv")).Skip(1).Select(l => int.Parse(l.Split(',')[0], CultureInfo.InvariantCulture)).ToList();
         Assert.Equal(steps.Distinct().OrderBy(s => s), steps);
         Assert.Equal(7, steps[^1]);
         r = CliRunner.Run("train", "transformer", "--resume", var_);   // a finished run: nothing left to do

@@ -89,7 +89,7 @@ public static class FuzzCases
             if (r.BatchSize is < 1 or > 65536 || r.Epochs is < 1 or > 1_000_000) return "batch size / epochs";
             foreach (var d in new[] { r.Tblr, r.Twd, r.Twde, r.Tclip, r.Ls, r.CondDropRate, r.Wp, r.Wp0, r.Wpe, r.TokLr, r.TokWd, r.MidReso })
                 if (!double.IsFinite(d)) return "non-finite training number";
-            if (r.Sche == null || (r.Sche.StartsWith("lin") && r.Sche.Length > 3 && r.Sche[3..] is var tail && tail != "0" && tail != "00"
+            if (r.Sche == null || (r.Sche.StartsWith("lin", StringComparison.Ordinal) && r.Sche.Length > 3 && r.Sche[3..] is var tail && tail != "0" && tail != "00"
                 && !(double.TryParse(tail, System.Globalization.CultureInfo.InvariantCulture, out var f) && f >= 0 && f <= 1))) return $"sche {r.Sche}";
         }
         return null;

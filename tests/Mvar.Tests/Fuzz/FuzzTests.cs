@@ -28,7 +28,7 @@ public class FuzzTests(ITestOutputHelper output)
         var outcomes = FuzzCases.Generate(format, Seed, Cases).Select(c => FuzzRunner.Run(c, dir, Bound)).ToList();
         double peakAbove = ProcessMemory.PeakMb - before;
         var failed = outcomes.Where(o => !o.Held).ToList();
-        int errors = outcomes.Count(o => o.Held && o.Result.StartsWith("error"));
+        int errors = outcomes.Count(o => o.Held && o.Result.StartsWith("error", StringComparison.Ordinal));
         output.WriteLine($"{format}: {outcomes.Count} cases, {outcomes.Count - failed.Count} held ({errors} clean errors, {outcomes.Count - failed.Count - errors} read), " +
                          $"slowest {outcomes.Max(o => o.Elapsed.TotalMilliseconds):F0} ms, peak {peakAbove:F0} MB above the start");
         foreach (var f in failed.Take(20)) output.WriteLine($"  case {f.Case.Index} ({f.Case.What}): {f.Result}");
@@ -36,7 +36,7 @@ public class FuzzTests(ITestOutputHelper output)
             string.Join(" | ", failed.Take(5).Select(f => $"#{f.Case.Index} {f.Case.What}: {f.Result}")));
         Assert.Empty(Directory.GetFiles(dir));          // no file left, temporaries included
         if (ProcessMemory.Supported) Assert.True(peakAbove < 2500, $"peak {peakAbove:F0} MB above the start");
-        foreach (var o in outcomes.Where(o => o.Result.StartsWith("error")))
+        foreach (var o in outcomes.Where(o => o.Result.StartsWith("error", StringComparison.Ordinal)))
             Assert.DoesNotContain('\n', o.Result);      // one line each
     }
 }

@@ -17,7 +17,7 @@ public class AtomicFileTests : IDisposable
         catch (System.ComponentModel.Win32Exception) { return false; }
     }
 
-    string[] Leftovers() => Directory.GetFiles(dir).Select(Path.GetFileName).Where(n => n!.EndsWith(".tmp") || n.EndsWith(".part")).ToArray()!;
+    string[] Leftovers() => Directory.GetFiles(dir).Select(Path.GetFileName).Where(n => n!.EndsWith(".tmp", StringComparison.Ordinal) || n.EndsWith(".part", StringComparison.Ordinal)).ToArray()!;
 
     [Fact]
     public void WritesANewFileAndReplacesARegularOneKeepingItsMode()

@@ -46,7 +46,7 @@ public class StateDictLoaderTests
     {
         var m = new Tiny();
         var sd = new Dictionary<string, Tensor> { ["fc.weight"] = ones(2, 3), ["fc.bias"] = zeros(2), ["buffer.only.in.file"] = ones(3) };
-        StateDictLoader.LoadInto(m, sd, "tiny.pth", k => k.StartsWith("head.") || k.StartsWith("buffer."));
+        StateDictLoader.LoadInto(m, sd, "tiny.pth", k => k.StartsWith("head.", StringComparison.Ordinal) || k.StartsWith("buffer.", StringComparison.Ordinal));
         TensorAssert.Equal(ones(2, 3), m.fc.weight!);
     }
 }

@@ -119,7 +119,7 @@ public class TorchCheckpointTests
                 using var from = entry.Open();
                 var ms = new MemoryStream();
                 from.CopyTo(ms);
-                byte[] data = entry.FullName.EndsWith("data/0") ? ms.ToArray()[..16] : ms.ToArray();
+                byte[] data = entry.FullName.EndsWith("data/0", StringComparison.Ordinal) ? ms.ToArray()[..16] : ms.ToArray();
                 using var to = dst.CreateEntry(entry.FullName, CompressionLevel.NoCompression).Open();
                 to.Write(data);
             }

@@ -14,7 +14,7 @@ public class GenerationQueueTests
         public void Run(IReadOnlyList<GenerationJob> batch, CancellationToken stop)
         {
             Entered.Release();
-            while (!Gate.Wait(10)) stop.ThrowIfCancellationRequested();
+            while (!Gate.Wait(10, stop)) stop.ThrowIfCancellationRequested();
             lock (Batches) Batches.Add(batch.Select(j => j.Request.Arch + j.Request.Seed).ToArray());
             foreach (var j in batch)
                 j.Complete(new GenerationResult([], j.Request.Seed, [], [], [], 0, [], 0, 0, 0, batch.Count, batch.Sum(x => x.Request.Size), 0, 0));

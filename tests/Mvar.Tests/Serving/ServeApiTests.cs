@@ -115,7 +115,7 @@ public class ServeApiTests(ServeApiFixture fixture) : IClassFixture<ServeApiFixt
         text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(block =>
         {
             var lines = block.Split('\n');
-            return (lines.Single(l => l.StartsWith("event: "))[7..], JsonDocument.Parse(lines.Single(l => l.StartsWith("data: "))[6..]).RootElement);
+            return (lines.Single(l => l.StartsWith("event: ", StringComparison.Ordinal))[7..], JsonDocument.Parse(lines.Single(l => l.StartsWith("data: ", StringComparison.Ordinal))[6..]).RootElement);
         }).ToList();
 
     [Theory]

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.RegularExpressions;
 using Mvar.Tests.Cli;
 
@@ -40,7 +41,7 @@ public class ServeCommandTests
             using var png = await http.PostAsync("/api/samples", new StringContent("""{"class": 1, "seed": 0}"""));
             Assert.Equal(System.Net.HttpStatusCode.OK, png.StatusCode);
 
-            Process.Start("kill", ["-TERM", server.Id.ToString()])!.Exit("kill");
+            Process.Start("kill", ["-TERM", server.Id.ToString(CultureInfo.InvariantCulture)])!.Exit("kill");
             Assert.True(server.WaitForExit(TimeSpan.FromSeconds(30)), "the server did not stop on SIGTERM");
             await read;
             Assert.Equal(0, server.ExitCode);
@@ -59,7 +60,7 @@ public class ServeCommandTests
         taken.Start();
         try
         {
-            string port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port.ToString();
+            string port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture);
             CliRunner.AssertOneLineError(CliRunner.Run([.. new[] { "serve", "--port", port }.Concat(Models)]), $"cannot listen on 127.0.0.1:{port}");
         }
         finally { taken.Stop(); }

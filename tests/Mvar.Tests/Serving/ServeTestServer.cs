@@ -53,7 +53,7 @@ public sealed class GatedRunner(IBatchRunner inner) : IBatchRunner
     public void Run(IReadOnlyList<GenerationJob> batch, CancellationToken stop)
     {
         Entered.Release();
-        while (!Gate.Wait(10)) stop.ThrowIfCancellationRequested();
+        while (!Gate.Wait(10, stop)) stop.ThrowIfCancellationRequested();
         inner.Run(batch, stop);
     }
 }

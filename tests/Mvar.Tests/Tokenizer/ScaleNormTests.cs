@@ -52,7 +52,7 @@ public class ScaleNormTests
         using (no_grad())
             foreach (var m in new[] { norm, plain })
                 foreach (var (name, p) in m.named_parameters())
-                    if (name.StartsWith("quantize.quant_resi.") && name.EndsWith(".bias")) p.zero_();
+                    if (name.StartsWith("quantize.quant_resi.", StringComparison.Ordinal) && name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
         var f = TinyTokenizer.E("f");
         var ownIdx = norm.Quantize.FToIdxBlOrFhat(f, toFhat: false);
         var officialIdx = plain.Quantize.FToIdxBlOrFhat(f / a, toFhat: false);

@@ -37,17 +37,17 @@ public class VqVaeStructureTests
     {
         using (var non = new VqVae(Tiny with { ShareQuantResi = 0 }))
         {
-            var keys = non.state_dict().Keys.Where(k => k.StartsWith("quantize.quant_resi.")).ToList();
+            var keys = non.state_dict().Keys.Where(k => k.StartsWith("quantize.quant_resi.", StringComparison.Ordinal)).ToList();
             Assert.Equal(Enumerable.Range(0, 6).SelectMany(i => new[] { $"quantize.quant_resi.{i}.weight", $"quantize.quant_resi.{i}.bias" }).Order(), keys.Order());
             Assert.Equal(Enumerable.Range(0, 6), Enumerable.Range(0, 6).Select(si => non.Quantize.PhiIndex(si, 6)));
         }
         using (var shared = new VqVae(Tiny with { ShareQuantResi = 1 }))
         {
-            var keys = shared.state_dict().Keys.Where(k => k.StartsWith("quantize.quant_resi.")).Order().ToList();
+            var keys = shared.state_dict().Keys.Where(k => k.StartsWith("quantize.quant_resi.", StringComparison.Ordinal)).Order().ToList();
             Assert.Equal(new[] { "quantize.quant_resi.qresi.bias", "quantize.quant_resi.qresi.weight" }, keys);
         }
         using (var none = new VqVae(Tiny with { QuantResi = 0 }))
-            Assert.DoesNotContain(none.state_dict().Keys, k => k.StartsWith("quantize.quant_resi."));
+            Assert.DoesNotContain(none.state_dict().Keys, k => k.StartsWith("quantize.quant_resi.", StringComparison.Ordinal));
     }
 
     [Fact]

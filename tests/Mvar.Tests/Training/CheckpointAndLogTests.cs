@@ -1,3 +1,4 @@
+using System.Globalization;
 using Mvar.IO;
 using Mvar.Training;
 
@@ -19,7 +20,7 @@ public class CheckpointAndLogTests
         }));
         Assert.Equal(before, File.ReadAllBytes(path));
         var root = (Dictionary<object, object?>)TorchCheckpoint.Load(path)!;
-        Assert.Equal(5L, Convert.ToInt64(root["step"]));
+        Assert.Equal(5L, Convert.ToInt64(root["step"], CultureInfo.InvariantCulture));
         Assert.Equal([path], Directory.GetFiles(dir));   // no temporary left behind
     }
 

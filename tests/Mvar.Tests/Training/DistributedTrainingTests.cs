@@ -1,3 +1,4 @@
+using System.Globalization;
 using Mvar.Config;
 using Mvar.IO;
 using Mvar.Tests.Cli;
@@ -25,7 +26,7 @@ public static class Mpi
     /// <summary>mpirun -np <paramref name="ranks"/> (as root if need be, oversubscribing the 2-core CI machine) mvar args.</summary>
     public static CliRunner.Result Run(int ranks, IEnumerable<string> mpiOptions, params string[] args)
     {
-        var prefix = new List<string> { Launcher!, "--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString() };
+        var prefix = new List<string> { Launcher!, "--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(CultureInfo.InvariantCulture) };
         prefix.AddRange(mpiOptions);
         return CliRunner.RunWith(new Dictionary<string, string> { ["OMP_NUM_THREADS"] = "1" }, prefix, args);
     }
@@ -91,7 +92,7 @@ public class DistributedTrainingTests(DistributedFixture fx) : IClassFixture<Dis
 
     string[] Transformer(string arch, string outDir, long stopAfter) =>
         ["train", "transformer", "--arch", arch, "--config", fx.Config, "--vae", fx.Vae, "--data", "fashion-mnist", "--limit", "32",
-         "--cache", Path.Combine(fx.Dir, "tokens.cache"), "--stop-after", stopAfter.ToString(), "--out", outDir];
+         "--cache", Path.Combine(fx.Dir, "tokens.cache"), "--stop-after", stopAfter.ToString(CultureInfo.InvariantCulture), "--out", outDir];
 
     [MpiFact]
     public void TokenizerOnTwoRanksEqualsOneProcessWithTheWholeBatch()
@@ -151,16 +152,16 @@ public class DistributedTrainingTests(DistributedFixture fx) : IClassFixture<Dis
     {
         var r = Mpi.Run(3, "mpi", "check", "--elements", "7", "--megabytes", "1");
         AssertOk(r);
-        var lines = r.StdOut.Split('\n').Where(l => l.Contains("rank ")).Select(l => l[l.IndexOf("rank ")..]).ToList();
+        var lines = r.StdOut.Split('\n').Where(l => l.Contains("rank ")).Select(l => l[l.IndexOf("rank ", StringComparison.Ordinal)..]).ToList();
         Assert.Equal(3, lines.Count);
-        var byRank = lines.ToDictionary(l => int.Parse(l.Split(' ')[1]), l => l);
+        var byRank = lines.ToDictionary(l => int.Parse(l.Split(' ')[1], CultureInfo.InvariantCulture), l => l);
         Assert.Equal([0, 1, 2], byRank.Keys.Order());
         double Field(string line, string name) =>
-            double.Parse(line[(line.IndexOf(name) + name.Length)..].Trim().Split(' ', ';')[0], System.Globalization.CultureInfo.InvariantCulture);
+            double.Parse(line[(line.IndexOf(name, StringComparison.Ordinal) + name.Length)..].Trim().Split(' ', ';')[0], System.Globalization.CultureInfo.InvariantCulture);
         foreach (var l in lines)
         {
             // rank r holds (r + 1) * (i + 1); the sum over 3 ranks is 6 * (i + 1)
-            var sums = l[(l.IndexOf("allreduce ") + 10)..].Split(';')[0].Split(' ');
+            var sums = l[(l.IndexOf("allreduce ", StringComparison.Ordinal) + 10)..].Split(';')[0].Split(' ');
             Assert.Equal(6.0, double.Parse(sums[0], System.Globalization.CultureInfo.InvariantCulture));
             Assert.Equal(42.0, double.Parse(sums[1], System.Globalization.CultureInfo.InvariantCulture));
             Assert.Equal(Field(byRank[0], "before"), Field(l, "after"));

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Mvar.Config;
 using Mvar.Data;
 using Mvar.Tokenizer;
@@ -99,7 +100,7 @@ public class TokenizerTrainingTests(ITestOutputHelper output)
         Assert.Equal(new float[] { 1, 1, 1, 1 }, vae.Quantize.ScaleRms!.data<float>().ToArray());
         tr.Step();
         var got = vae.Quantize.ScaleRms!.data<float>().ToArray();
-        output.WriteLine($"residual RMS per scale {string.Join(" ", got.Select(x => x.ToString("g4")))}");
+        output.WriteLine($"residual RMS per scale {string.Join(" ", got.Select(x => x.ToString("g4", CultureInfo.InvariantCulture)))}");
         Assert.Equal(want, got, new ToleranceComparer(1e-5));
         Assert.Equal(got, tr.ExportedVae.Quantize.ScaleRms!.data<float>().ToArray());   // model.pth's average holds this step's values
         tr.Step();
@@ -124,17 +125,17 @@ public class TokenizerTrainingTests(ITestOutputHelper output)
             for (int i = 0; i < 3; i++) Assert.True(double.IsFinite(tr.Step()["g_loss"]));
             // the exported average: the frozen parts copied bitwise (an averaged w drifts by rounding), the decoder averaged
             var avg = tr.ExportedVae.state_dict();
-            Assert.All(w0.Keys.Where(k => !k.StartsWith("decoder.") && !k.StartsWith("post_quant_conv.")),
+            Assert.All(w0.Keys.Where(k => !k.StartsWith("decoder.", StringComparison.Ordinal) && !k.StartsWith("post_quant_conv.", StringComparison.Ordinal)),
                 k => Assert.True(w0[k].eq(avg[k]).all().item<bool>(), $"{k} moved in the average"));
-            Assert.Contains(w0.Keys, k => k.StartsWith("decoder.") && !w0[k].eq(avg[k]).all().item<bool>());
+            Assert.Contains(w0.Keys, k => k.StartsWith("decoder.", StringComparison.Ordinal) && !w0[k].eq(avg[k]).all().item<bool>());
         }
         vae.eval();
         var w1 = vae.state_dict();
         var changed = w0.Keys.Where(k => !w0[k].eq(w1[k]).all().item<bool>()).ToList();
         output.WriteLine($"changed {changed.Count} of {w0.Count} tensors");
         Assert.NotEmpty(changed);
-        Assert.All(changed, k => Assert.True(k.StartsWith("decoder.") || k.StartsWith("post_quant_conv."), k));
-        Assert.Contains(changed, k => k.StartsWith("post_quant_conv."));
+        Assert.All(changed, k => Assert.True(k.StartsWith("decoder.", StringComparison.Ordinal) || k.StartsWith("post_quant_conv.", StringComparison.Ordinal), k));
+        Assert.Contains(changed, k => k.StartsWith("post_quant_conv.", StringComparison.Ordinal));
         var tokens1 = vae.ImgToIdxBl(img);
         for (int si = 0; si < tokens0.Count; si++) Assert.True(tokens0[si].eq(tokens1[si]).all().item<bool>(), $"scale {si}: tokens changed");
         Assert.False(rec0.eq(vae.ImgToReconstructedImg(img)).all().item<bool>());

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Mvar.Training;
 using Mvar.Transformer;
 using Xunit.Abstractions;
@@ -119,7 +120,7 @@ public class TransformerTrainingTests(ITestOutputHelper output)
             Assert.Equal(3, tr.NextStep);
             TrainingRun.Run(tr, part, new RunOptions { OnStep = (_, m) => b.Add(m["loss"]), TensorBoard = false });
         }
-        output.WriteLine(string.Join(" ", a.Select(x => x.ToString("g6"))));
+        output.WriteLine(string.Join(" ", a.Select(x => x.ToString("g6", CultureInfo.InvariantCulture))));
         Assert.Equal(8, a.Count);
         Assert.Equal(a, b);   // bit-identical
         var csv = CsvLog.ReadColumn(Path.Combine(part, TrainingRun.MetricsFile), "loss");

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Mvar.IO;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -35,9 +36,9 @@ public sealed class Lpips : nn.Module
         long cin = 3;
         foreach (int c in Vgg16)
         {
-            if (c == 0) { layers.Add((layers.Count.ToString(), nn.MaxPool2d(2, 2))); continue; }
-            layers.Add((layers.Count.ToString(), nn.Conv2d(cin, c, 3, padding: 1)));
-            layers.Add((layers.Count.ToString(), nn.ReLU()));
+            if (c == 0) { layers.Add((layers.Count.ToString(CultureInfo.InvariantCulture), nn.MaxPool2d(2, 2))); continue; }
+            layers.Add((layers.Count.ToString(CultureInfo.InvariantCulture), nn.Conv2d(cin, c, 3, padding: 1)));
+            layers.Add((layers.Count.ToString(CultureInfo.InvariantCulture), nn.ReLU()));
             cin = c;
         }
         features = nn.Sequential(layers);
@@ -56,7 +57,7 @@ public sealed class Lpips : nn.Module
             if (!File.Exists(path)) throw new CheckpointException($"LPIPS: {what} file not found: {path}");
         var vgg = Checkpoint.LoadStateDict(vggPath);
         var lin = Checkpoint.LoadStateDict(linPath);
-        var sd = vgg.Where(kv => kv.Key.StartsWith("features.")).Concat(lin.Where(kv => kv.Key.StartsWith("lin")))
+        var sd = vgg.Where(kv => kv.Key.StartsWith("features.", StringComparison.Ordinal)).Concat(lin.Where(kv => kv.Key.StartsWith("lin", StringComparison.Ordinal)))
             .ToDictionary(kv => kv.Key, kv => kv.Value);
         var model = new Lpips();
         StateDictLoader.LoadInto(model, sd, $"LPIPS weights ({vggPath}, {linPath})", k => k is "shift" or "scale");

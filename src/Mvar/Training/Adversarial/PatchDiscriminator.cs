@@ -1,3 +1,4 @@
+using System.Globalization;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -18,7 +19,7 @@ public sealed class PatchDiscriminator : nn.Module<Tensor, Tensor>
     {
         var mods = new List<(string, nn.Module<Tensor, Tensor>)>();
         int i = 0;
-        void Add(nn.Module<Tensor, Tensor> m) => mods.Add(((i++).ToString(), m));
+        void Add(nn.Module<Tensor, Tensor> m) => mods.Add(((i++).ToString(CultureInfo.InvariantCulture), m));
         nn.Module<Tensor, Tensor> Conv(long cin, long cout, int stride, bool bias) =>
             spectralNorm ? new SpectralNormConv2d(cin, cout, 4, stride, 1, bias, gen) : nn.Conv2d(cin, cout, 4, stride: stride, padding: 1, bias: bias);
 
@@ -39,8 +40,8 @@ public sealed class PatchDiscriminator : nn.Module<Tensor, Tensor>
         using var _ = no_grad();
         foreach (var (name, p) in named_parameters())
         {
-            bool normScale = name.EndsWith(".weight") && p.dim() == 1;
-            if (name.EndsWith(".bias")) p.zero_();
+            bool normScale = name.EndsWith(".weight", StringComparison.Ordinal) && p.dim() == 1;
+            if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
             else p.normal_(normScale ? 1.0 : 0.0, 0.02, generator: gen);
         }
     }

@@ -34,10 +34,10 @@ public class LpipsTests
         {
             using (no_grad()) foreach (var p in src.parameters()) p.uniform_(0, 0.1);
             var sd = src.state_dict();
-            var vggSd = sd.Where(kv => kv.Key.StartsWith("features.")).ToDictionary();
+            var vggSd = sd.Where(kv => kv.Key.StartsWith("features.", StringComparison.Ordinal)).ToDictionary();
             vggSd["classifier.0.weight"] = zeros(4, 4);   // torchvision's file holds the classifier too: ignored
             Checkpoint.SaveStateDict(vgg, vggSd);
-            Checkpoint.SaveStateDict(lin, sd.Where(kv => kv.Key.StartsWith("lin")).ToDictionary());
+            Checkpoint.SaveStateDict(lin, sd.Where(kv => kv.Key.StartsWith("lin", StringComparison.Ordinal)).ToDictionary());
         }
         using var m = Lpips.Load(vgg, lin);
         using var x = rand(2, 1, 48, 48) * 2 - 1;
@@ -60,8 +60,8 @@ public class LpipsTests
         using (var src = new Lpips())
         {
             var sd = src.state_dict();
-            Checkpoint.SaveStateDict(vgg, sd.Where(kv => kv.Key.StartsWith("features.")).ToDictionary());
-            var bad = sd.Where(kv => kv.Key.StartsWith("lin")).ToDictionary();
+            Checkpoint.SaveStateDict(vgg, sd.Where(kv => kv.Key.StartsWith("features.", StringComparison.Ordinal)).ToDictionary());
+            var bad = sd.Where(kv => kv.Key.StartsWith("lin", StringComparison.Ordinal)).ToDictionary();
             bad["lin0.model.1.weight"] = zeros(1, 32, 1, 1);
             Checkpoint.SaveStateDict(lin, bad);
         }
