@@ -199,11 +199,13 @@ public static class TrainCommand
                     trainer.SaveReconstructions(valImages, png);
                     return png;
                 }),
-                describe: m => $"rec {Get(m, "rec"):F4} vq {Get(m, "vq"):F4}" +
-                               (m.ContainsKey("d_loss") ? $" d {Get(m, "d_loss"):F3} g {Get(m, "g_loss"):F3} lambda {Get(m, "lambda"):g3}" : "") +
-                               (m.ContainsKey("lpips") ? $" lpips {Get(m, "lpips"):F4}" : "") +
-                               $" usage {Get(m, "usage_all"):F1}% [" +
-                               string.Join(" ", Enumerable.Range(0, vae.PatchNums.Length).Select(si => $"{Get(m, $"usage_s{si}"):F0}")) + "]");
+                describe: m => $"rec {Get(m, TokenizerTrainer.Reconstruction):F4} vq {Get(m, TokenizerTrainer.Vq):F4}" +
+                               (m.ContainsKey(TokenizerTrainer.DiscLoss)
+                                   ? $" d {Get(m, TokenizerTrainer.DiscLoss):F3} g {Get(m, TokenizerTrainer.GenLoss):F3}"
+                                     + $" lambda {Get(m, TokenizerTrainer.Lambda):g3}" : "") +
+                               (m.ContainsKey(TokenizerTrainer.Perceptual) ? $" lpips {Get(m, TokenizerTrainer.Perceptual):F4}" : "") +
+                               $" usage {Get(m, TokenizerTrainer.UsageAll):F1}% [" +
+                               string.Join(" ", Enumerable.Range(0, vae.PatchNums.Length).Select(si => $"{Get(m, TokenizerTrainer.Usage(si)):F0}")) + "]");
             return code;
         }));
     }
@@ -310,8 +312,9 @@ public static class TrainCommand
                     trainer.SaveSamples(tokenizer, png);
                     return png;
                 }),
-                describe: m => $"Lm {Get(m, "Lm"):F3} acc {Get(m, "Accm"):F1}% [" +
-                               string.Join(" ", Enumerable.Range(0, K).Where(si => m.ContainsKey($"L_s{si}")).Select(si => $"s{si} {m[$"L_s{si}"]:F2}/{m[$"acc_s{si}"]:F0}%")) + "]");
+                describe: m => $"Lm {Get(m, TransformerTrainer.MeanLoss):F3} acc {Get(m, TransformerTrainer.MeanAccuracy):F1}% [" +
+                               string.Join(" ", Enumerable.Range(0, K).Where(si => m.ContainsKey(TransformerTrainer.ScaleLoss(si)))
+                                   .Select(si => $"s{si} {m[TransformerTrainer.ScaleLoss(si)]:F2}/{m[TransformerTrainer.ScaleAccuracy(si)]:F0}%")) + "]");
         }));
     }
 
@@ -340,14 +343,16 @@ public static class TrainCommand
                 StopAfter = stopAfter,
                 SnapshotEvery = snapshotEvery,
                 EpochImage = epochImage,
-                OnStep = display == null ? null : (step, m) => display.Report(new WorkProgress(step + 1, trainer.TotalSteps, m.TryGetValue("loss", out var l) && !double.IsNaN(l) ? l : null)),
+                OnStep = display == null ? null : (step, m) =>
+                    display.Report(new WorkProgress(step + 1, trainer.TotalSteps, m.TryGetValue(Trainer.Loss, out var l) && !double.IsNaN(l) ? l : null)),
                 OnLog = (step, m) =>
                 {
                     long done = trainer.NextStep - startStep;
                     double rate = done / Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
                     var eta = TimeSpan.FromSeconds((trainer.TotalSteps - trainer.NextStep) / Math.Max(rate, 1e-9));
                     display!.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"step {step + 1}/{trainer.TotalSteps} ep {trainer.Epoch} loss {Get(m, "loss"):F4} {describe(m)} lr {Get(m, "lr"):g3} {rate:F2} it/s ETA {eta:hh\\:mm\\:ss}"));
+                        $"step {step + 1}/{trainer.TotalSteps} ep {trainer.Epoch} loss {Get(m, Trainer.Loss):F4} {describe(m)} "
+                        + $"lr {Get(m, Trainer.LearningRate):g3} {rate:F2} it/s ETA {eta:hh\\:mm\\:ss}"));
                 },
             });
             // rank 0 shows the steps (a live bar in a terminal; redirected, the log lines above are the progress)
