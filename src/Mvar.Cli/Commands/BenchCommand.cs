@@ -154,7 +154,10 @@ public static class BenchCommand
         var config = new Option<string?>("--config") { Description = "model configuration JSON instead of a preset" };
         var resolution = ModelOptions.NewResolutionOption();
         var batch = new Option<int>("--batch") { Description = "images sampled together", DefaultValueFactory = _ => 1 };
-        var cfg = new Option<double>("--cfg") { Description = "guidance scale (other than 1: the rows are doubled)", DefaultValueFactory = _ => SamplingOptions.DefaultCfg };
+        var cfg = new Option<double>("--cfg")
+        {
+            Description = "guidance scale (other than 1: the rows are doubled)", DefaultValueFactory = _ => SamplingOptions.DefaultCfg,
+        };
         var repeats = new Option<int>("--repeats") { Description = "timed products per shape (the best is kept)", DefaultValueFactory = _ => 5 };
         var threads = new Option<int>("--threads") { Description = "torch intra-op threads (0: libtorch default)", DefaultValueFactory = _ => 0 };
         var kernels = new Option<string>("--gemm") { Description = "GEMM kernels to time, comma-separated (mkl, onednn, int8), each shape on each in turn", DefaultValueFactory = _ => "mkl" };

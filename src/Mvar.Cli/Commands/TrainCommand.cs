@@ -251,8 +251,11 @@ public static class TrainCommand
             }
             using var trainer = new TransformerTrainer(config, model, tokenizer.Quantize, tokens, comm);
             foreach (var (k, v) in info) trainer.Info[k] = v;
-            new TransformerRunInfo { Data = DataSets.Absolute(dataSpec), Arch = t.Arch, Vae = vaePath, Cache = cachePath, VarMaskInSmallGroup = useVarMask, InitFrom = init }
-                .WriteTo(trainer.Info, outDir);
+            var record = new TransformerRunInfo
+            {
+                Data = DataSets.Absolute(dataSpec), Arch = t.Arch, Vae = vaePath, Cache = cachePath, VarMaskInSmallGroup = useVarMask, InitFrom = init,
+            };
+            record.WriteTo(trainer.Info, outDir);
             if (p.GetValue(common.Resume) != null) trainer.Restore(outDir);
             else if (comm.Rank == 0) AtomicFile.WriteAllText(Path.Combine(outDir, "config.json"), config.ToJson());
             if (trainer.NeverTrainedWarning is string w && comm.Rank == 0) Console.Error.WriteLine($"warning: {w}");

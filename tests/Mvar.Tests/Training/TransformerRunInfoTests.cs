@@ -12,7 +12,10 @@ public class TransformerRunInfoTests
         Directory.CreateDirectory(run);
         File.WriteAllText(vae, "");
         var info = new Dictionary<string, string>();
-        var written = new TransformerRunInfo { Data = "fashion-mnist", Arch = Architecture.Mvar, Vae = vae, Cache = Path.Combine(run, "tokens.cache"), VarMaskInSmallGroup = true };
+        var written = new TransformerRunInfo
+        {
+            Data = "fashion-mnist", Arch = Architecture.Mvar, Vae = vae, Cache = Path.Combine(run, "tokens.cache"), VarMaskInSmallGroup = true,
+        };
         written.WriteTo(info, run);
         Assert.Equal("../vae.pth", info["vae"]);
         Assert.Equal(written, TransformerRunInfo.Read(info, run));
