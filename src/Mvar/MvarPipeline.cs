@@ -59,8 +59,8 @@ public sealed class MvarPipeline : IDisposable
         return config.WithArch(Architectures.Parse(arch));
     }
 
-    /// <summary>The official demo settings (cfg 1.5, top-p 0.96), top-k 900 or the whole vocabulary when smaller.</summary>
-    public SamplingOptions DefaultOptions => new() { TopK = SamplingOptions.DefaultTopK(Config.Tokenizer.VocabSize) };
+    /// <summary>The official demo settings (<see cref="SamplingOptions.Default"/>), top-k clamped to this model's vocabulary.</summary>
+    public SamplingOptions DefaultOptions => SamplingOptions.Default(Config.Tokenizer.VocabSize);
 
     /// <summary>The class names of the configuration (<c>"class N"</c> where it names none).</summary>
     public IReadOnlyList<string> ClassNames =>

@@ -24,16 +24,14 @@ public static class AnalyzeCommand
         var models = new ModelOptions();
         var images = new Option<string?>("--images") { Description = "a folder of images (PNG/JPEG) to tokenize and analyse (with the unconditional class row)" };
         var samples = new Option<int?>("--samples") { Description = "generate N samples (random classes) with the model and analyse their tokens" };
-        var seed = new Option<ulong>("--seed") { Description = "seed of the generated samples", DefaultValueFactory = _ => 0 };
-        var cfg = new Option<double>("--cfg") { Description = "guidance of the generated samples", DefaultValueFactory = _ => 1.5 };
-        var topK = new Option<int?>("--top-k") { Description = "top-k of the generated samples; default 900, or the vocabulary when smaller; at most the vocabulary" };
-        var topP = new Option<double>("--top-p") { Description = "top-p of the generated samples", DefaultValueFactory = _ => 0.96 };
+        var sampling = new SamplingOptionSet("seed of the generated samples (batch i: seed + its first sample's index)", randomSeed: false);
         var batch = new Option<int>("--batch") { Description = "images per teacher-forced forward", DefaultValueFactory = _ => 4 };
         var output = new Option<string>("--out") { Description = "output folder (created if missing): attention.json, scale_mass.png, window_mass.png, adjacent_window.png (VAR), own_window.png, blocks/scale_mass_blockN.png", Required = true };
         var cmd = new Command("attention", "Attention mass per source scale and within k x k neighbourhoods (VAR), or within-scale neighbourhood mass (MVAR)")
         {
-            images, samples, seed, cfg, topK, topP, batch, output,
+            images, samples, batch, output,
         };
+        sampling.AddTo(cmd);
         models.AddTo(cmd);
         return cmd.WithAction(p =>
         {
@@ -46,8 +44,7 @@ public static class AnalyzeCommand
             int bs = p.GetValue(batch);
             if (bs < 1) throw new MvarException($"--batch must be at least 1, got {bs}");
             SamplingMemory.Require(modelConfig, bs, "--batch");
-            var options = new SamplingOptions { Cfg = p.GetValue(cfg), TopK = p.GetValue(topK) ?? SamplingOptions.DefaultTopK(modelConfig.Tokenizer.VocabSize), TopP = p.GetValue(topP), Seed = p.GetValue(seed) };
-            options.Validate(modelConfig.Tokenizer.VocabSize);
+            var options = sampling.From(p, tc.VocabSize);
             string[] files = [];
             if (dir != null)
             {

@@ -60,10 +60,7 @@ public static class BenchCommand
         var batch = new Option<int>("--batch") { Description = "images per sampling call", DefaultValueFactory = _ => 1 };
         var repeats = new Option<int>("--repeats") { Description = "measured runs (median reported)", DefaultValueFactory = _ => 3 };
         var warmup = new Option<int>("--warmup") { Description = "unmeasured runs first", DefaultValueFactory = _ => 1 };
-        var cfg = new Option<double>("--cfg") { Description = "classifier-free guidance strength", DefaultValueFactory = _ => 1.5 };
-        var topK = new Option<int>("--top-k") { Description = "top-k", DefaultValueFactory = _ => 900 };
-        var topP = new Option<double>("--top-p") { Description = "top-p", DefaultValueFactory = _ => 0.96 };
-        var seed = new Option<ulong>("--seed") { Description = "seed of the first run (run i uses seed + i)", DefaultValueFactory = _ => 0 };
+        var sampling = new SamplingOptionSet("seed of the first run (run i uses seed + i)", randomSeed: false);
         var decodeChunk = new Option<int>("--decode-chunk") { Description = "images per decoder call (0: the whole batch)", DefaultValueFactory = _ => 0 };
         var threads = new Option<int>("--threads") { Description = "torch intra-op threads (0: libtorch default)", DefaultValueFactory = _ => 0 };
         var gemm = new Option<int>("--gemm-size") { Description = "side of the fp32 matmul measuring the GEMM peak (0: skip)", DefaultValueFactory = _ => 2048 };
@@ -74,8 +71,9 @@ public static class BenchCommand
         var json = new Option<string?>("--json") { Description = "write the result as JSON" };
         var cmd = new Command("sample", "Time sampling (transformer and decode), memory, KV cache and FLOPs with random weights")
         {
-            preset, config, arch, resolution, batch, repeats, warmup, cfg, topK, topP, seed, decodeChunk, threads, gemm, dtype, kernel, quiet, retries, json,
+            preset, config, arch, resolution, batch, repeats, warmup, decodeChunk, threads, gemm, dtype, kernel, quiet, retries, json,
         };
+        sampling.AddTo(cmd);
         return cmd.WithAction(p =>
         {
             string? presetName = p.GetValue(preset), configPath = p.GetValue(config);
@@ -85,7 +83,7 @@ public static class BenchCommand
             var options = new SamplingBenchmarkOptions
             {
                 Name = BenchName(presetName, configPath, p.GetValue(resolution)), Batch = p.GetValue(batch), Repeats = p.GetValue(repeats), Warmup = p.GetValue(warmup),
-                Sampling = new SamplingOptions { Cfg = p.GetValue(cfg), TopK = p.GetValue(topK), TopP = p.GetValue(topP), Seed = p.GetValue(seed) },
+                Sampling = sampling.From(p, modelConfig.Tokenizer.VocabSize),
                 DecodeChunk = p.GetValue(decodeChunk), Threads = p.GetValue(threads), GemmSize = p.GetValue(gemm),
                 Dtype = ComputeTypes.Parse(p.GetValue(dtype)!), Gemm = GemmKernels.Parse(p.GetValue(kernel)!),
                 QuietShare = p.GetValue(quiet), MaxRetries = p.GetValue(retries),
@@ -156,7 +154,10 @@ public static class BenchCommand
         var config = new Option<string?>("--config") { Description = "model configuration JSON instead of a preset" };
         var resolution = ModelOptions.NewResolutionOption();
         var batch = new Option<int>("--batch") { Description = "images sampled together", DefaultValueFactory = _ => 1 };
-        var cfg = new Option<double>("--cfg") { Description = "guidance scale (other than 1: the rows are doubled)", DefaultValueFactory = _ => new SamplingOptions().Cfg };
+        var cfg = new Option<double>("--cfg")
+        {
+            Description = "guidance scale (other than 1: the rows are doubled)", DefaultValueFactory = _ => SamplingOptions.DefaultCfg,
+        };
         var repeats = new Option<int>("--repeats") { Description = "timed products per shape (the best is kept)", DefaultValueFactory = _ => 5 };
         var threads = new Option<int>("--threads") { Description = "torch intra-op threads (0: libtorch default)", DefaultValueFactory = _ => 0 };
         var kernels = new Option<string>("--gemm") { Description = "GEMM kernels to time, comma-separated (mkl, onednn, int8), each shape on each in turn", DefaultValueFactory = _ => "mkl" };
@@ -211,16 +212,14 @@ public static class BenchCommand
         var models = new ModelOptions();
         var kernel = new Option<string>("--gemm") { Description = "the approximate GEMM kernel compared with mkl (onednn or int8)", DefaultValueFactory = _ => "int8" };
         var count = new Option<int>("--count") { Description = "samples, the classes balanced", DefaultValueFactory = _ => 1000 };
-        var cfg = new Option<double>("--cfg") { Description = "guidance scale", DefaultValueFactory = _ => new SamplingOptions().Cfg };
-        var topK = new Option<int?>("--top-k") { Description = "top-k of the exact model's draws (default: the model's default)" };
-        var topP = new Option<double>("--top-p") { Description = "top-p of the exact model's draws", DefaultValueFactory = _ => new SamplingOptions().TopP };
-        var seed = new Option<ulong>("--seed") { Description = "seed of the first sampling call (call i: seed + i)", DefaultValueFactory = _ => 0 };
+        var sampling = new SamplingOptionSet("seed of the exact model's first sampling call (call i: seed + i)", randomSeed: false);
         var batch = new Option<int>("--batch") { Description = "samples per sampling call", DefaultValueFactory = _ => 50 };
         var json = new Option<string?>("--json") { Description = "write the per-scale agreement as JSON" };
         var cmd = new Command("agreement", "Greedy tokens of a packed GEMM kernel against libtorch's sgemm, per scale, teacher-forced on the exact model's tokens")
         {
-            kernel, count, cfg, topK, topP, seed, batch, json,
+            kernel, count, batch, json,
         };
+        sampling.AddTo(cmd);
         models.AddTo(cmd);
         return cmd.WithAction(p =>
         {
@@ -237,8 +236,7 @@ public static class BenchCommand
             using var _t = tokenizer; using var _t2 = tokenizer2; using var _e = exact; using var _a = approx;
             approx.UseGemm(k, inferenceOnly: true);
             var classes = Mvar.Benchmarks.ModelComparison.BalancedClasses(n, config.Transformer!.NumClasses);
-            var options = new SamplingOptions { Cfg = p.GetValue(cfg), TopK = p.GetValue(topK) ?? SamplingOptions.DefaultTopK(config.Tokenizer.VocabSize), TopP = p.GetValue(topP), Seed = p.GetValue(seed) };
-            options.Validate(config.Tokenizer.VocabSize);
+            var options = sampling.From(p, config.Tokenizer.VocabSize);
             var agree = ProgressDisplay.Run("greedy agreement", "samples", n, plainEvery: 200, d =>
                 GreedyAgreement.PerScale(exact, approx, tokenizer, classes, options, p.GetValue(batch), done => d.Report(new WorkProgress(done, n))));
             var sides = config.Tokenizer.PatchNums;

@@ -19,28 +19,21 @@ public static class EditCommand
         var cls = new Option<string?>("--class") { Description = "edit the region towards this class id" };
         var noClass = new Option<bool>("--no-class") { Description = "plain in/out-painting with the unconditional (\"no class\") row (the default)" };
         var count = new Option<int>("--count") { Description = "number of edits (different draws)", DefaultValueFactory = _ => 1 };
-        var cfg = new Option<double>("--cfg") { Description = "classifier-free guidance strength (ramped over the scales)", DefaultValueFactory = _ => 1.5 };
-        var topK = new Option<int?>("--top-k") { Description = "keep the k most likely tokens (0: off, 1: greedy); default 900, or the vocabulary when smaller; at most the vocabulary" };
-        var topP = new Option<double>("--top-p") { Description = "nucleus sampling threshold in [0, 1] (0: off)", DefaultValueFactory = _ => 0.96 };
-        var seed = new Option<ulong?>("--seed") { Description = "generator seed (same seed, same edits)" };
-        var smooth = new Option<bool>("--smooth") { Description = "Gumbel-softmax smoothing of the next-scale input (official more_smooth)" };
+        var sampling = new SamplingOptionSet("generator seed (same seed, same edits)", randomSeed: true, smooth: true);
         var output = new Option<string>("--out") { Description = "the PNG to write: input, mask (white = generated tokens), then the edits, side by side", Required = true };
         var tokensOut = new Option<string?>("--tokens-out") { Description = "also write the edits' tokens (JSON, as sample --tokens-out; \"no class\" is class num_classes)" };
         var cmd = new Command("edit", "Zero-shot editing (in-painting, out-painting, class-conditional editing) with a VAR or MVAR checkpoint")
         {
-            image, box, mask, mode, cls, noClass, count, cfg, topK, topP, seed, smooth, output, tokensOut,
+            image, box, mask, mode, cls, noClass, count, output, tokensOut,
         };
+        sampling.AddTo(cmd);
         models.AddTo(cmd);
         return cmd.WithAction(p =>
         {
             var modelConfig = models.ResolveConfig(p);
             var t = modelConfig.Transformer!;
             var tc = modelConfig.Tokenizer;
-            var options = new SamplingOptions
-            {
-                Cfg = p.GetValue(cfg), TopK = p.GetValue(topK) ?? SamplingOptions.DefaultTopK(modelConfig.Tokenizer.VocabSize), TopP = p.GetValue(topP), Seed = p.GetValue(seed), MoreSmooth = p.GetValue(smooth),
-            };
-            options.Validate(modelConfig.Tokenizer.VocabSize);
+            var options = sampling.From(p, tc.VocabSize);
             var editMode = p.GetValue(mode) switch
             {
                 "inpaint" => EditMode.Inpaint,

@@ -8,18 +8,19 @@ public static class LossCurve
 {
     public static void Write(string csvPath, string pngPath)
     {
-        var loss = CsvLog.ReadColumn(csvPath, "loss");
+        var loss = CsvLog.ReadColumn(csvPath, Trainer.Loss);
         if (loss.Count == 0) return;
         var plot = new ScottPlot.Plot();
         var sc = plot.Add.Scatter(loss.Select(r => (double)r.step).ToArray(), loss.Select(r => r.value).ToArray());
         sc.LegendText = "training loss";
         sc.MarkerSize = loss.Count > 50 ? 0 : 4;
-        foreach (var extra in new[] { "Lm", "rec" })
+        var extras = new[] { (TransformerTrainer.MeanLoss, "mean token cross-entropy"), (TokenizerTrainer.Reconstruction, "reconstruction loss") };
+        foreach (var (extra, legend) in extras)
         {
             var e = CsvLog.ReadColumn(csvPath, extra);
             if (e.Count == 0) continue;
             var s = plot.Add.Scatter(e.Select(r => (double)r.step).ToArray(), e.Select(r => r.value).ToArray());
-            s.LegendText = extra == "Lm" ? "mean token cross-entropy" : "reconstruction loss";
+            s.LegendText = legend;
             s.MarkerSize = e.Count > 50 ? 0 : 4;
         }
         plot.XLabel("step");

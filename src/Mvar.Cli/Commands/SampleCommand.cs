@@ -17,11 +17,7 @@ public static class SampleCommand
         var classes = new Option<string?>("--class") { Description = "comma-separated class ids, e.g. 3,7, or all (one sample each, times --count; default: all when the model has at most 16 classes)" };
         var random = new Option<bool>("--random-classes") { Description = "draw the classes at random from the seeded generator (the default without --class for models of more than 16 classes)" };
         var count = new Option<int?>("--count") { Description = "samples per class with --class (default 1); number of samples with random classes (default 4)" };
-        var cfg = new Option<double>("--cfg") { Description = "classifier-free guidance strength (ramped over the scales)", DefaultValueFactory = _ => 1.5 };
-        var topK = new Option<int?>("--top-k") { Description = "keep the k most likely tokens (0: off, 1: greedy); default 900, or the vocabulary when smaller; at most the vocabulary" };
-        var topP = new Option<double>("--top-p") { Description = "nucleus sampling threshold in [0, 1] (0: off)", DefaultValueFactory = _ => 0.96 };
-        var seed = new Option<ulong?>("--seed") { Description = "generator seed (same seed, same images; torch-compatible draws)" };
-        var smooth = new Option<bool>("--smooth") { Description = "Gumbel-softmax smoothing of the next-scale input (official more_smooth; visualisation)" };
+        var sampling = new SamplingOptionSet("generator seed (same seed, same images; torch-compatible draws)", randomSeed: true, smooth: true);
         var output = new Option<string>("--out") { Description = "the image grid to write (PNG)", DefaultValueFactory = _ => "samples.png" };
         var tokensOut = new Option<string?>("--tokens-out") { Description = "also write the sampled tokens (JSON)" };
         var progression = new Option<string?>("--progression") { Description = "also write a grid (PNG): one row per sample, one column per scale" };
@@ -30,19 +26,16 @@ public static class SampleCommand
         var gemm = BenchCommand.GemmOption();
         var cmd = new Command("sample", "Generate class-conditional images with a VAR or MVAR checkpoint")
         {
-            classes, random, count, cfg, topK, topP, seed, smooth, output, tokensOut, progression, npz, dtype, gemm,
+            classes, random, count, output, tokensOut, progression, npz, dtype, gemm,
         };
+        sampling.AddTo(cmd);
         models.AddTo(cmd);
         return cmd.WithAction(p =>
         {
             var total = Stopwatch.StartNew();
             var modelConfig = models.ResolveConfig(p);
             var t = modelConfig.Transformer!;
-            var options = new SamplingOptions
-            {
-                Cfg = p.GetValue(cfg), TopK = p.GetValue(topK) ?? SamplingOptions.DefaultTopK(modelConfig.Tokenizer.VocabSize), TopP = p.GetValue(topP), Seed = p.GetValue(seed), MoreSmooth = p.GetValue(smooth),
-            };
-            options.Validate(modelConfig.Tokenizer.VocabSize);
+            var options = sampling.From(p, modelConfig.Tokenizer.VocabSize);
             var classList = ParseClasses(p.GetValue(classes), p.GetValue(random), p.GetValue(count), t.NumClasses, out int randomCount);
             SamplingMemory.Require(modelConfig, classList?.Length ?? randomCount, "sampling", p.GetValue(progression) != null);
             string outPath = p.GetValue(output)!;

@@ -10,15 +10,16 @@ namespace Mvar.Cli.Commands;
 /// </summary>
 public sealed class ScoredSamplingOptions
 {
-    public readonly Option<double> Cfg = new("--cfg") { Description = "classifier-free guidance strength", DefaultValueFactory = _ => 1.5 };
-    public readonly Option<int?> TopK = new("--top-k") { Description = "top-k; default 900, or the vocabulary when smaller; at most the vocabulary" };
-    public readonly Option<double> TopP = new("--top-p") { Description = "top-p", DefaultValueFactory = _ => 0.96 };
-    public readonly Option<ulong> Seed = new("--seed") { Description = "seed of the first batch (batch i uses seed + i, for every model)", DefaultValueFactory = _ => 0 };
+    public readonly SamplingOptionSet Sampling = new("seed of the first batch (batch i uses seed + i, for every model)", randomSeed: false);
     public readonly Option<int> Batch = new("--batch") { Description = "images per sampling call", DefaultValueFactory = _ => 50 };
     public readonly Option<string?> Classifier = new("--classifier") { Description = $"weights of the feature network (default: {FashionClassifier.ShippedWeights})" };
     public readonly Option<string?> CacheDir = new("--cache-dir") { Description = "where reference features are cached (default ~/.cache/mvar)" };
 
-    public void AddTo(Command c) { foreach (var o in new Option[] { Cfg, TopK, TopP, Seed, Batch, Classifier, CacheDir }) c.Options.Add(o); }
+    public void AddTo(Command c)
+    {
+        Sampling.AddTo(c);
+        foreach (var o in new Option[] { Batch, Classifier, CacheDir }) c.Options.Add(o);
+    }
 
     /// <summary>--batch, at least 1.</summary>
     public int BatchOf(ParseResult p)
@@ -28,11 +29,6 @@ public sealed class ScoredSamplingOptions
         return b;
     }
 
-    /// <summary>The sampling settings, checked against the vocabulary (top-k defaults to 900 or the vocabulary).</summary>
-    public SamplingOptions SamplingOf(ParseResult p, int vocabSize)
-    {
-        var s = new SamplingOptions { Cfg = p.GetValue(Cfg), TopK = p.GetValue(TopK) ?? SamplingOptions.DefaultTopK(vocabSize), TopP = p.GetValue(TopP), Seed = p.GetValue(Seed) };
-        s.Validate(vocabSize);
-        return s;
-    }
+    /// <summary>The sampling settings, checked against the vocabulary (<see cref="SamplingOptionSet.From"/>).</summary>
+    public SamplingOptions SamplingOf(ParseResult p, int vocabSize) => Sampling.From(p, vocabSize);
 }

@@ -97,38 +97,9 @@ public static class TrainCommand
             var v => throw new MvarException($"--bad-files must be stop or skip, got {v}"),
         };
 
-        /// <summary>
-        /// Creates the run folder and (rank 0) removes the temporary files a killed run's interrupted writes left there.
-        /// </summary>
-        public static void PrepareFolder(string dir, ICommunicator comm)
-        {
-            Directory.CreateDirectory(dir);
-            if (comm.Rank != 0) return;
-            foreach (var name in AtomicFile.CleanStaleTemporaries(dir))
-                Console.Error.WriteLine($"note: removed {Path.Combine(dir, name)}, left by an interrupted write");
-        }
-
-        /// <summary>
-        /// Records a file the run depends on: relative to the run folder (so a moved or copied run folder still finds
-        /// the files that moved with it) and, under KEY_abs, absolute (for the files that stayed).
-        /// </summary>
-        public static void StorePath(Dictionary<string, string> info, string key, string runDir, string file)
-        {
-            info[key] = Path.GetRelativePath(Path.GetFullPath(runDir), Path.GetFullPath(file));
-            info[key + "_abs"] = Path.GetFullPath(file);
-        }
-
-        /// <summary>
-        /// A path recorded by <see cref="StorePath"/> (or, in runs saved before it, an absolute path): the one relative to
-        /// the run folder when that file exists, else the absolute one when that exists, else the relative one.
-        /// </summary>
-        public static string? StoredPath(Dictionary<string, string> info, string key, string runDir)
-        {
-            if (!info.TryGetValue(key, out var stored)) return null;
-            string rel = Path.GetFullPath(Path.Combine(runDir, stored));
-            if (File.Exists(rel)) return rel;
-            return info.TryGetValue(key + "_abs", out var abs) && File.Exists(abs) ? abs : rel;
-        }
+        /// <summary>The run folder, ready for the run (<see cref="TrainingRun.PrepareFolder"/>).</summary>
+        public static void PrepareFolder(string dir, ICommunicator comm) =>
+            TrainingRun.PrepareFolder(dir, comm, note => Console.Error.WriteLine($"note: {note}"));
 
         /// <summary>(config, out dir, data spec, stored info) for a fresh or resumed run.</summary>
         public (ModelConfig config, string outDir, string data, Dictionary<string, string> info) Resolve(ParseResult p, string kind)
@@ -201,11 +172,13 @@ public static class TrainCommand
                     return png;
                 }
             ),
-                describe: m => $"rec {Get(m, "rec"):F4} vq {Get(m, "vq"):F4}" +
-                               (m.ContainsKey("d_loss") ? $" d {Get(m, "d_loss"):F3} g {Get(m, "g_loss"):F3} lambda {Get(m, "lambda"):g3}" : "") +
-                               (m.ContainsKey("lpips") ? $" lpips {Get(m, "lpips"):F4}" : "") +
-                               $" usage {Get(m, "usage_all"):F1}% [" +
-                               string.Join(" ", Enumerable.Range(0, vae.PatchNums.Length).Select(si => $"{Get(m, $"usage_s{si}"):F0}")) + "]");
+                describe: m => $"rec {Get(m, TokenizerTrainer.Reconstruction):F4} vq {Get(m, TokenizerTrainer.Vq):F4}" +
+                               (m.ContainsKey(TokenizerTrainer.DiscLoss)
+                                   ? $" d {Get(m, TokenizerTrainer.DiscLoss):F3} g {Get(m, TokenizerTrainer.GenLoss):F3}"
+                                     + $" lambda {Get(m, TokenizerTrainer.Lambda):g3}" : "") +
+                               (m.ContainsKey(TokenizerTrainer.Perceptual) ? $" lpips {Get(m, TokenizerTrainer.Perceptual):F4}" : "") +
+                               $" usage {Get(m, TokenizerTrainer.UsageAll):F1}% [" +
+                               string.Join(" ", Enumerable.Range(0, vae.PatchNums.Length).Select(si => $"{Get(m, TokenizerTrainer.Usage(si)):F0}")) + "]");
             return code;
         }));
     }
@@ -243,9 +216,10 @@ public static class TrainCommand
             Action<string> say = comm.Rank == 0 ? Console.WriteLine : _ => { };
             var (config, outDir, dataSpec, info) = common.Resolve(p, "transformer");
             if (config.Transformer == null) throw new MvarException("the configuration has no transformer section");
+            var saved = TransformerRunInfo.Read(info, outDir);
             if (p.GetValue(arch) is string a) config = config.WithArch(Architectures.Parse(a, "--arch"));
-            else if (info.TryGetValue("arch", out var savedArch)) config = config.WithArch(Architectures.Parse(savedArch, $"the arch recorded in {outDir}"));
-            string vaePath = p.GetValue(vae) ?? Common.StoredPath(info, "vae", outDir) ?? throw new MvarException("give --vae (the tokenizer checkpoint)");
+            else if (saved.Arch is { } savedArch) config = config.WithArch(savedArch);
+            string vaePath = p.GetValue(vae) ?? saved.Vae ?? throw new MvarException("give --vae (the tokenizer checkpoint)");
             int localBatch = Math.Max(1, (config.Training ?? new TrainingConfig()).BatchSize / comm.Size);
             TrainingMemory.Require(TrainingMemory.Transformer(config, localBatch), "transformer", localBatch);
             Common.PrepareFolder(outDir, comm);
@@ -257,31 +231,17 @@ public static class TrainCommand
             var batches = new ImageBatches(data, pre, common.Policy(p), Warn);
 
             using var tokenizer = VqVaeLoader.Load(config.Tokenizer, vaePath);
-            string cachePath = p.GetValue(cache) ?? Common.StoredPath(info, "cache", outDir) ?? Path.Combine(outDir, "tokens.cache");
-            long fp = TokenCache.Fingerprint(vaePath, config.Tokenizer, data, pre), legacyFp = TokenCache.LegacyFingerprint(vaePath, config.Tokenizer, data, pre);
-            TokenCache OpenOrBuild(bool show)
+            string cachePath = p.GetValue(cache) ?? saved.Cache ?? Path.Combine(outDir, TransformerRunInfo.DefaultCacheFile);
+            var shared = new SharedTokenCache(cachePath, vaePath, tokenizer, batches, pre, config.Tokenizer);
+            var tokens = shared.Open(comm, show =>
             {
-                if (TokenCache.TryOpen(cachePath, fp, config.Tokenizer.PatchNums, legacyFp) is { } cached)
-                {
-                    if (show) say($"token maps: {cachePath} ({cached.Count} images, cached)");
-                    return cached;
-                }
-                if (show) say($"tokenizing {data.Count} images into {cachePath} ...");
-                using (no_grad())
-                    return show
-                        ? ProgressDisplay.Run("tokenizing", "images", data.Count, plainEvery: 1024, d => TokenCache.Build(cachePath, fp, tokenizer, batches, d))
-                        : TokenCache.Build(cachePath, fp, tokenizer, batches);
-            }
-            // Several ranks: rank 0 builds the cache; then the first rank of every other host builds its own copy if
-            // that host does not see rank 0's file (no shared folder); then everyone opens it.
-            TokenCache? tokens = comm.Rank == 0 ? OpenOrBuild(show: true) : null;
-            comm.Barrier();
-            if (comm.Rank != 0 && comm.LocalRank == 0) tokens = OpenOrBuild(show: false);
-            comm.Barrier();
-            tokens ??= TokenCache.TryOpen(cachePath, fp, config.Tokenizer.PatchNums, legacyFp) ?? throw new MvarException($"{cachePath}: the token cache built by this host's first rank cannot be read");
+                if (!show) return shared.Build();
+                say($"tokenizing {shared.Count} images into {cachePath} ...");
+                return ProgressDisplay.Run("tokenizing", "images", shared.Count, plainEvery: 1024, d => shared.Build(d));
+            }, cached => say($"token maps: {cachePath} ({cached.Count} images, cached)"));
 
             var layout = new ScaleLayout(config.Tokenizer.PatchNums);
-            bool useVarMask = p.GetValue(varMask) || info.GetValueOrDefault("var_mask_in_small_group") == "true";
+            bool useVarMask = p.GetValue(varMask) || saved.VarMaskInSmallGroup;
             IAttentionPattern? pattern = useVarMask ? AttentionPatterns.For(t, layout, varMaskInSmallGroup: true) : null;
             using var model = ScaleTransformer.Create(config, pattern, initWeights: true, initGenerator: new Generator((ulong)config.Training!.Seed));
             string? init = p.GetValue(initFrom);
@@ -293,11 +253,11 @@ public static class TrainCommand
             }
             using var trainer = new TransformerTrainer(config, model, tokenizer.Quantize, tokens, comm);
             foreach (var (k, v) in info) trainer.Info[k] = v;
-            trainer.Info["data"] = DataSets.Absolute(dataSpec); trainer.Info["arch"] = t.Arch.Name();
-            Common.StorePath(trainer.Info, "vae", outDir, vaePath);
-            Common.StorePath(trainer.Info, "cache", outDir, cachePath);
-            trainer.Info["var_mask_in_small_group"] = useVarMask ? "true" : "false";
-            if (init != null) Common.StorePath(trainer.Info, "init_from", outDir, init);
+            var record = new TransformerRunInfo
+            {
+                Data = DataSets.Absolute(dataSpec), Arch = t.Arch, Vae = vaePath, Cache = cachePath, VarMaskInSmallGroup = useVarMask, InitFrom = init,
+            };
+            record.WriteTo(trainer.Info, outDir);
             if (p.GetValue(common.Resume) != null) trainer.Restore(outDir);
             else if (comm.Rank == 0) AtomicFile.WriteAllText(Path.Combine(outDir, "config.json"), config.ToJson());
             if (trainer.NeverTrainedWarning is string w && comm.Rank == 0) Console.Error.WriteLine($"warning: {w}");
@@ -313,8 +273,9 @@ public static class TrainCommand
                     return png;
                 }
             ),
-                describe: m => $"Lm {Get(m, "Lm"):F3} acc {Get(m, "Accm"):F1}% [" +
-                               string.Join(" ", Enumerable.Range(0, K).Where(si => m.ContainsKey($"L_s{si}")).Select(si => $"s{si} {m[$"L_s{si}"]:F2}/{m[$"acc_s{si}"]:F0}%")) + "]");
+                describe: m => $"Lm {Get(m, TransformerTrainer.MeanLoss):F3} acc {Get(m, TransformerTrainer.MeanAccuracy):F1}% [" +
+                               string.Join(" ", Enumerable.Range(0, K).Where(si => m.ContainsKey(TransformerTrainer.ScaleLoss(si)))
+                                   .Select(si => $"s{si} {m[TransformerTrainer.ScaleLoss(si)]:F2}/{m[TransformerTrainer.ScaleAccuracy(si)]:F0}%")) + "]");
         }));
     }
 
@@ -343,14 +304,16 @@ public static class TrainCommand
                 StopAfter = stopAfter,
                 SnapshotEvery = snapshotEvery,
                 EpochImage = epochImage,
-                OnStep = display == null ? null : (step, m) => display.Report(new WorkProgress(step + 1, trainer.TotalSteps, m.TryGetValue("loss", out var l) && !double.IsNaN(l) ? l : null)),
+                OnStep = display == null ? null : (step, m) =>
+                    display.Report(new WorkProgress(step + 1, trainer.TotalSteps, m.TryGetValue(Trainer.Loss, out var l) && !double.IsNaN(l) ? l : null)),
                 OnLog = (step, m) =>
                 {
                     long done = trainer.NextStep - startStep;
                     double rate = done / Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
                     var eta = TimeSpan.FromSeconds((trainer.TotalSteps - trainer.NextStep) / Math.Max(rate, 1e-9));
                     display!.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"step {step + 1}/{trainer.TotalSteps} ep {trainer.Epoch} loss {Get(m, "loss"):F4} {describe(m)} lr {Get(m, "lr"):g3} {rate:F2} it/s ETA {eta:hh\\:mm\\:ss}"));
+                        $"step {step + 1}/{trainer.TotalSteps} ep {trainer.Epoch} loss {Get(m, Trainer.Loss):F4} {describe(m)} "
+                        + $"lr {Get(m, Trainer.LearningRate):g3} {rate:F2} it/s ETA {eta:hh\\:mm\\:ss}"));
                 },
             });
             // rank 0 shows the steps (a live bar in a terminal; redirected, the log lines above are the progress)

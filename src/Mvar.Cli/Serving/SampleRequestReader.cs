@@ -14,7 +14,6 @@ namespace Mvar.Cli.Serving;
 /// </summary>
 public sealed class SampleRequestReader(ServedModels models, int maxSamples)
 {
-    public const double MaxCfg = SamplingOptions.MaxCfg;
     static readonly string[] Fields = ["class", "classes", "count", "cfg", "top_k", "top_p", "seed", "arch"];
 
     public GenerationRequest FromJson(string body)
@@ -74,9 +73,12 @@ public sealed class SampleRequestReader(ServedModels models, int maxSamples)
                 throw new MvarException($"{classes.Length} classes x count {count} is more than the {maxSamples} samples a request may ask for");
             classes = classes.SelectMany(id => Enumerable.Repeat(id, count)).ToArray();
         }
-        double cfg = obj["cfg"] is { } g ? Number(g, "cfg", 0, MaxCfg) : 1.5;
-        int topK = obj["top_k"] is { } k ? Int(k, "top_k", 0, models.VocabSize) : SamplingOptions.DefaultTopK(models.VocabSize);
-        double topP = obj["top_p"] is { } p ? Number(p, "top_p", 0, 1) : 0.96;
+        var defaults = SamplingOptions.Default(models.VocabSize);   // the library's defaults and checks, as the CLI's
+        double cfg = obj["cfg"] is { } g ? Checked(Number(g, "cfg"), v => SamplingOptions.CheckCfg(v, "\"cfg\"")) : defaults.Cfg;
+        int topK = obj["top_k"] is { } k
+            ? (int)Checked((long)Math.Clamp(Whole(k, "top_k"), long.MinValue, long.MaxValue), v => SamplingOptions.CheckTopK(v, models.VocabSize, "\"top_k\""))
+            : defaults.TopK;
+        double topP = obj["top_p"] is { } p ? Checked(Number(p, "top_p"), v => SamplingOptions.CheckTopP(v, "\"top_p\"")) : defaults.TopP;
         ulong seed = obj["seed"] is { } s ? Seed(s) : (ulong)Random.Shared.NextInt64(0, long.MaxValue);
         return new GenerationRequest(arch, classes, count, cfg, topK, topP, seed);
     }
@@ -105,11 +107,21 @@ public sealed class SampleRequestReader(ServedModels models, int maxSamples)
 
     static int Int(JsonNode? node, string field, int min, int max)
     {
-        double d = Number(node, field, double.MinValue, double.MaxValue);
-        if (d != Math.Floor(d)) throw new MvarException($"\"{field}\" must be an integer, got {d}");
+        double d = Whole(node, field);
         if (d < min || d > max) throw new MvarException($"\"{field}\" must be within [{min}, {max}], got {d}");
         return (int)d;
     }
+
+    static double Whole(JsonNode? node, string field)
+    {
+        double d = Number(node, field);
+        return d == Math.Floor(d) ? d : throw new MvarException($"\"{field}\" must be an integer, got {d}");
+    }
+
+    static double Number(JsonNode? node, string field) => Number(node, field, double.MinValue, double.MaxValue);
+
+    /// <summary><paramref name="value"/> when the library's <paramref name="check"/> finds no problem, else that problem (it names the field).</summary>
+    static T Checked<T>(T value, Func<T, string?> check) => check(value) is { } problem ? throw new MvarException(problem) : value;
 
     static ulong Seed(JsonNode node)
     {

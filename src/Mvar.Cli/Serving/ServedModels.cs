@@ -51,6 +51,12 @@ public sealed class ServedModels : IDisposable
         vocab_size = VocabSize,
         num_classes = NumClasses,
         class_names = ClassNames,
+        // the defaults of a request without cfg / top_k / top_p (the library's), so that the page need not repeat them
+        sampling = new
+        {
+            cfg = SamplingOptions.DefaultCfg, max_cfg = SamplingOptions.MaxCfg,
+            top_k = SamplingOptions.DefaultTopK(VocabSize), top_p = SamplingOptions.DefaultTopP,
+        },
     };
 
     public void Dispose()

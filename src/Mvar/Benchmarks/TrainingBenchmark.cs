@@ -174,7 +174,8 @@ public static class TrainingBenchmark
                 double s = sw.Elapsed.TotalSeconds, pk = ProcessMemory.PeakMb, foreign = cpu.ForeignShare();
                 if (double.IsNaN(rssAfterFirst)) rssAfterFirst = ProcessMemory.CurrentMb;
                 string what = warm ? $"warm-up {i + 1}/{o.Warmup}" : $"step {i - o.Warmup + 1}/{o.Steps}";
-                log($"{label}, {what} (global step {g}): {s:F2}s (CPU {cpuSeconds:F1}s), peak RSS {pk:F0} MB, loss {m["loss"]:F3}, others' CPU share {foreign:P0}");
+                log($"{label}, {what} (global step {g}): {s:F2}s (CPU {cpuSeconds:F1}s), peak RSS {pk:F0} MB, loss {m[Trainer.Loss]:F3}, "
+                    + $"others' CPU share {foreign:P0}");
                 if (warm) continue;
                 times.Add(s); cpuTimes.Add(cpuSeconds); shares.Add(foreign); steps.Add(g);
                 groupPeak = Math.Max(groupPeak, pk);

@@ -58,6 +58,15 @@ public sealed class TokenizerTrainer : Trainer
     /// <summary>Codes re-initialised so far.</summary>
     public long ReinitCount { get; private set; }
 
+    /// <summary>
+    /// Metrics of the tokenizer: the reconstruction and VQ losses, the LPIPS term, the adversarial terms (VQGAN's
+    /// discriminator and generator losses and adaptive weight) and the codebook usage (%) over all scales.
+    /// </summary>
+    public const string Reconstruction = "rec", Vq = "vq", Perceptual = "lpips", DiscLoss = "d_loss", GenLoss = "g_loss", Lambda = "lambda",
+        UsageAll = "usage_all";
+    /// <summary>The codebook usage (%) of scale <paramref name="si"/>.</summary>
+    public static string Usage(int si) => $"usage_s{si}";
+
     /// <param name="lpips">the perceptual network when training.lpips_weight &gt; 0 (required then, for images of at least 48 px)</param>
     public TokenizerTrainer(ModelConfig config, VqVae vae, ImageBatches batches, ICommunicator? comm = null, Lpips? lpips = null)
         : base(config, batches.Data.Count, tokenizer: true, comm)
@@ -66,12 +75,12 @@ public sealed class TokenizerTrainer : Trainer
         vae.EnableTraining(decoderOnly: T.TrainsDecoderOnly);
         (opt, parameters) = BuildAdamW(vae, T.TokLr, T.TokBetas, officialNoWd: false);
         hits_SV = zeros(vae.PatchNums.Length, vae.Config.VocabSize, dtype: ScalarType.Int64).DetachFromDisposeScope();
-        var names = new List<string> { "loss", "rec", "vq", "lr", "grad_norm", "reinit" };
+        var names = new List<string> { Loss, Reconstruction, Vq, LearningRate, GradNorm, "reinit" };
         if (T.RecL1Weight > 0 && T.RecL2Weight > 0) names.AddRange(["l1", "l2"]);
         if (T.LpipsWeight > 0 && vae.Config.ImageSize >= Lpips.MinImageSize)
         {
             this.lpips = lpips ?? throw new MvarException("training.lpips_weight is set: give the LPIPS network (the lpips parameter, loaded from the VGG16 and LPIPS weight files)");
-            names.Add("lpips");
+            names.Add(Perceptual);
         }
         augment = new DiffAugment(T.DiscAugmentationList());
         if (T.DiscWeight > 0)
@@ -81,15 +90,15 @@ public sealed class TokenizerTrainer : Trainer
             foreach (var t in disc.state_dict().Values) t.DetachFromDisposeScope();
             disc.train();
             (discOpt, discParameters) = BuildAdamW(disc, T.DiscLr ?? T.TokLr, T.TokBetas, officialNoWd: false);
-            names.AddRange(["d_loss", "g_loss", "lambda", "d_real", "d_fake", "disc_factor"]);
+            names.AddRange([DiscLoss, GenLoss, Lambda, "d_real", "d_fake", "disc_factor"]);
         }
         if (T.EmaDecay > 0)
         {
             emaVae = new VqVae(vae.Config);
             ema = new WeightEma(emaVae, vae, T.EmaDecay);
         }
-        for (int si = 0; si < vae.PatchNums.Length; si++) names.Add($"usage_s{si}");
-        names.Add("usage_all");
+        for (int si = 0; si < vae.PatchNums.Length; si++) names.Add(Usage(si));
+        names.Add(UsageAll);
         metricNames = names.ToArray();
     }
 
@@ -141,7 +150,7 @@ public sealed class TokenizerTrainer : Trainer
         }
         else if (adversarial && Comm.Size > 1) AdaptiveWeight(null, null, 0);   // its all-reduce needs every rank
         var (lossValue, total) = GlobalMean(loss is null ? double.NaN : loss.item<float>(), n);
-        if (total == 0) { NextStep++; return new() { ["loss"] = double.NaN }; }
+        if (total == 0) { NextStep++; return new() { [Loss] = double.NaN }; }
         var (lr, _) = LrSchedule.At(T.Sche, T.TokLr, T.TokWd, T.TokWd, g, (T.Wp > 0 ? T.Wp : Epochs / 50.0) * Order.ItersPerEpoch, TotalSteps, T.Wp0, T.Wpe);
         SetLrWd(lr, T.TokWd, true);
         if (!double.IsFinite(lossValue)) throw new NonFiniteLossException(g, lossValue);
@@ -163,16 +172,16 @@ public sealed class TokenizerTrainer : Trainer
 
         var m = new Dictionary<string, double>
         {
-            ["loss"] = lossValue, ["lr"] = lr, ["grad_norm"] = gradNorm,
-            ["rec"] = recLoss?.item<float>() ?? double.NaN, ["vq"] = vq?.item<float>() ?? double.NaN,
+            [Loss] = lossValue, [LearningRate] = lr, [GradNorm] = gradNorm,
+            [Reconstruction] = recLoss?.item<float>() ?? double.NaN, [Vq] = vq?.item<float>() ?? double.NaN,
         };
         if (metricNames.Contains("l1")) { m["l1"] = l1?.item<float>() ?? double.NaN; m["l2"] = l2?.item<float>() ?? double.NaN; }
-        if (lpips is not null) m["lpips"] = perceptual?.item<float>() ?? double.NaN;
+        if (lpips is not null) m[Perceptual] = perceptual?.item<float>() ?? double.NaN;
         if (disc is not null)
         {
             m["disc_factor"] = factor;
             if (discFactor > 0) DiscriminatorStep(img, rec, augReal!, augFake!, discFactor, lr, n, total, m);
-            if (gLoss is not null) { m["g_loss"] = gLoss.item<float>(); m["lambda"] = lambda; }
+            if (gLoss is not null) { m[GenLoss] = gLoss.item<float>(); m[Lambda] = lambda; }
         }
         NextStep++;
         using (no_grad())
@@ -180,9 +189,9 @@ public sealed class TokenizerTrainer : Trainer
             int V = vae.Config.VocabSize, S = vae.PatchNums.Length;
             var stepHits = n > 0 ? stack(codes.Select(c => c.reshape(-1).bincount(null, V))) : zeros(S, V, dtype: ScalarType.Int64);
             hits_SV.add_(SumOverRanks(stepHits));
-            for (int si = 0; si < S; si++) m[$"usage_s{si}"] = hits_SV[si].gt(0).to_type(ScalarType.Float32).mean().item<float>() * 100;
+            for (int si = 0; si < S; si++) m[Usage(si)] = hits_SV[si].gt(0).to_type(ScalarType.Float32).mean().item<float>() * 100;
             var used = hits_SV.sum(dim: 0).gt(0);
-            m["usage_all"] = used.to_type(ScalarType.Float32).mean().item<float>() * 100;
+            m[UsageAll] = used.to_type(ScalarType.Float32).mean().item<float>() * 100;
             int reinit = 0;
             if (T.CodeReinitEvery > 0 && NextStep % T.CodeReinitEvery == 0)
             {
@@ -242,7 +251,7 @@ public sealed class TokenizerTrainer : Trainer
         (meanFake, _) = GlobalMean(meanFake, n);
         lecamReal = LeCamDecay * lecamReal + (1 - LeCamDecay) * meanReal;
         lecamFake = LeCamDecay * lecamFake + (1 - LeCamDecay) * meanFake;
-        m["d_loss"] = dLoss; m["d_real"] = meanReal; m["d_fake"] = meanFake;
+        m[DiscLoss] = dLoss; m["d_real"] = meanReal; m["d_fake"] = meanFake;
     }
 
     /// <summary>

@@ -31,6 +31,12 @@ public abstract class Trainer : IDisposable
 {
     public const string CheckpointFile = "checkpoint.pth", WeightsFile = "model.pth";
 
+    /// <summary>
+    /// Metric names both trainers log (metrics.csv columns, TensorBoard tags), defined once for the trainers, the CLI's
+    /// progress lines, the loss plot and the benchmarks: <see cref="Loss"/> is the optimised total, in every step's metrics.
+    /// </summary>
+    public const string Loss = "loss", LearningRate = "lr", GradNorm = "grad_norm";
+
     public ModelConfig Config { get; }
     public TrainingConfig T { get; }
     public EpochOrder Order { get; }
@@ -117,7 +123,7 @@ public abstract class Trainer : IDisposable
         var m = new Dictionary<string, double>();
         for (int i = 0; i < names.Count; i++)
             if (b[2 * i + 1] > 0) m[names[i]] = b[2 * i] / b[2 * i + 1];
-        if (!m.ContainsKey("loss")) m["loss"] = double.NaN;
+        if (!m.ContainsKey(Loss)) m[Loss] = double.NaN;
         return m;
     }
 

@@ -39,6 +39,18 @@ public static class TrainingRun
 {
     public const string MetricsFile = "metrics.csv", SnapshotsFile = "snapshots.csv", RunFile = "run.json";
 
+    /// <summary>
+    /// Creates the run folder and (rank 0) removes the temporary files a killed run's interrupted writes left there,
+    /// telling <paramref name="note"/> of each, before anything of the run is written.
+    /// </summary>
+    public static void PrepareFolder(string dir, ICommunicator comm, Action<string>? note = null)
+    {
+        Directory.CreateDirectory(dir);
+        if (comm.Rank != 0) return;
+        foreach (var name in IO.AtomicFile.CleanStaleTemporaries(dir))
+            note?.Invoke($"removed {Path.Combine(dir, name)}, left by an interrupted write");
+    }
+
     public static RunOutcome Run(Trainer trainer, string outDir, RunOptions? options = null)
     {
         options ??= new RunOptions();

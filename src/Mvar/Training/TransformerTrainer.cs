@@ -37,6 +37,13 @@ public sealed class TransformerTrainer : Trainer
     public override IReadOnlyList<string> MetricNames => metricNames;
     ScaleLayout Layout => model.Layout;
 
+    /// <summary>Metrics of the transformer: the mean token cross-entropy and accuracy (%) over all scales trained in the step.</summary>
+    public const string MeanLoss = "Lm", MeanAccuracy = "Accm";
+    /// <summary>The cross-entropy of scale <paramref name="si"/> (logged when the step trains it).</summary>
+    public static string ScaleLoss(int si) => $"L_s{si}";
+    /// <summary>The token accuracy (%) of scale <paramref name="si"/>.</summary>
+    public static string ScaleAccuracy(int si) => $"acc_s{si}";
+
     public TransformerTrainer(ModelConfig config, ScaleTransformer model, VectorQuantizer2 quant, ITokenData data, ICommunicator? comm = null)
         : base(config, data.Count, comm: comm)
     {
@@ -46,8 +53,8 @@ public sealed class TransformerTrainer : Trainer
             Comm.Size > 1 ? Order.BatchSize : 0, LocalBatchOffset);
         (opt, parameters) = BuildAdamW(model, T.LearningRate, T.Betas, officialNoWd: true);
         firstGroupDecays = ParamGroups.Split(model).decay.Count > 0;
-        var names = new List<string> { "loss", "Lm", "Accm", "lr", "wd", "grad_norm", "first_scale", "end_scale" };
-        for (int si = 0; si < Layout.Count; si++) { names.Add($"L_s{si}"); names.Add($"acc_s{si}"); }
+        var names = new List<string> { Loss, MeanLoss, MeanAccuracy, LearningRate, "wd", GradNorm, "first_scale", "end_scale" };
+        for (int si = 0; si < Layout.Count; si++) { names.Add(ScaleLoss(si)); names.Add(ScaleAccuracy(si)); }
         metricNames = names.ToArray();
         var never = model.Pattern.NeverTrained(T.RatioK);
         if (never.Count > 0) NeverTrainedWarning = $"with ratio_k {T.RatioK} the official MVAR schedule never trains scale(s) {string.Join(", ", never)} (K - refine_step > ratio_k); raise ratio_k or use ratio_k 1";
@@ -138,7 +145,7 @@ public sealed class TransformerTrainer : Trainer
 
         var m = new Dictionary<string, double>
         {
-            ["loss"] = lossValue, ["lr"] = lr, ["wd"] = wd, ["grad_norm"] = gradNorm,
+            [Loss] = lossValue, [LearningRate] = lr, ["wd"] = wd, [GradNorm] = gradNorm,
             ["first_scale"] = group.FirstScale, ["end_scale"] = group.EndScale,
         };
         using (no_grad())
@@ -147,14 +154,14 @@ public sealed class TransformerTrainer : Trainer
             var gt = gt_BL.slice(1, bg, Layout.End(group.EndScale - 1), 1);
             var V = logits.shape[2];
             var d = logits.detach();
-            m["Lm"] = F.cross_entropy(d.reshape(-1, V), gt.reshape(-1)).item<float>();
-            m["Accm"] = d.argmax(-1).eq(gt).to_type(ScalarType.Float32).mean().item<float>() * 100;
+            m[MeanLoss] = F.cross_entropy(d.reshape(-1, V), gt.reshape(-1)).item<float>();
+            m[MeanAccuracy] = d.argmax(-1).eq(gt).to_type(ScalarType.Float32).mean().item<float>() * 100;
             for (int si = group.FirstScale; si < group.EndScale; si++)
             {
                 long a = Layout.Begin(si) - bg, b = Layout.End(si) - bg;
                 var ds = d.slice(1, a, b, 1); var gs = gt.slice(1, a, b, 1);
-                m[$"L_s{si}"] = F.cross_entropy(ds.reshape(-1, V), gs.reshape(-1)).item<float>();
-                m[$"acc_s{si}"] = ds.argmax(-1).eq(gs).to_type(ScalarType.Float32).mean().item<float>() * 100;
+                m[ScaleLoss(si)] = F.cross_entropy(ds.reshape(-1, V), gs.reshape(-1)).item<float>();
+                m[ScaleAccuracy(si)] = ds.argmax(-1).eq(gs).to_type(ScalarType.Float32).mean().item<float>() * 100;
             }
         }
         return ReduceMetrics(m, (int)B);

@@ -41,6 +41,11 @@ public class ServeApiTests(ServeApiFixture fixture) : IClassFixture<ServeApiFixt
         Assert.Equal(["mvar", "var"], models.GetProperty("models").EnumerateArray().Select(m => m.GetProperty("arch").GetString()).Order());
         Assert.Equal(128, models.GetProperty("image_size").GetInt32());
         Assert.Equal("thing 3", models.GetProperty("class_names")[3].GetString());
+        var sampling = models.GetProperty("sampling");   // the library's defaults, which the page shows
+        Assert.Equal(1.5, sampling.GetProperty("cfg").GetDouble());
+        Assert.Equal(20, sampling.GetProperty("max_cfg").GetDouble());
+        Assert.Equal(Math.Min(900, models.GetProperty("vocab_size").GetInt32()), sampling.GetProperty("top_k").GetInt32());
+        Assert.Equal(0.96, sampling.GetProperty("top_p").GetDouble());
     }
 
     [Fact]
@@ -132,7 +137,8 @@ public class ServeApiTests(ServeApiFixture fixture) : IClassFixture<ServeApiFixt
     [InlineData("""{"cfg": 21}""", "\"cfg\" must be within [0, 20]")]
     [InlineData("""{"cfg": "high"}""", "\"cfg\" must be a number")]
     [InlineData("""{"top_k": -1}""", "\"top_k\" must be within [0, 64]")]
-    [InlineData("""{"top_k": 65}""", "\"top_k\" must be within [0, 64]")]
+    [InlineData("""{"top_k": 65}""", "\"top_k\" must be within [0, 64] (the vocabulary), got 65")]
+    [InlineData("""{"top_k": 1e30}""", "\"top_k\" must be within [0, 64] (the vocabulary)")]
     [InlineData("""{"top_k": 2.5}""", "\"top_k\" must be an integer")]
     [InlineData("""{"top_p": 1.01}""", "\"top_p\" must be within [0, 1]")]
     [InlineData("""{"top_p": -0.1}""", "\"top_p\" must be within [0, 1]")]
