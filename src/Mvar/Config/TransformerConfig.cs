@@ -48,7 +48,7 @@ public sealed record TransformerConfig
         int k = tokenizer.PatchNums.Length;
         Require(RefineStep >= 1 && RefineStep <= k, $"transformer.refine_step must be in [1, {k}] (the number of scales), got {RefineStep}");
         if (RefineStep >= 1 && RefineStep < k && Enum.IsDefined(Arch)
-            && global::Mvar.Transformer.AttentionPatterns.For(this, new global::Mvar.Transformer.ScaleLayout(tokenizer.PatchNums)).Window is { } window)   // MVAR's neighbourhood
+            && global::Mvar.Transformer.AttentionPatterns.For(this, new global::Mvar.Tokens.ScaleLayout(tokenizer.PatchNums)).Window is { } window)   // MVAR's neighbourhood
             Require(window.KernelSize <= tokenizer.PatchNums[window.FromScale],
                 $"transformer.kernel_size ({KernelSize}) must not exceed the side of the first refine scale ({tokenizer.PatchNums[RefineStep]})");
     }

@@ -2,6 +2,7 @@ using Mvar.Config;
 using Mvar.IO;
 using Mvar.Sampling;
 using Mvar.Tokenizer;
+using Mvar.Tokens;
 using Mvar.Training.Distributed;
 using Mvar.Transformer;
 using TorchSharp;

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Mvar.Tokens;
 
 namespace Mvar.Transformer;
 

@@ -4,6 +4,7 @@ using Mvar.Kernels;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Mvar.Tokens;
 
 namespace Mvar.Transformer;
 

@@ -1,4 +1,5 @@
 using Mvar.Analysis;
+using Mvar.Tokens;
 using Mvar.Transformer;
 using static TorchSharp.torch;
 using static Mvar.Tests.Transformer.ParityData;

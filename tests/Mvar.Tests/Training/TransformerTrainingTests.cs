@@ -1,3 +1,4 @@
+using Mvar.Tokens;
 using Mvar.Training;
 using Mvar.Transformer;
 using Xunit.Abstractions;
