@@ -91,7 +91,8 @@ public static class ZeroShotEditor
         if (count < 1) throw new MvarException($"the number of edits must be at least 1, got {count}");
         var pns = sampler.Model.Layout.PatchNums;
         if (!imageTokens.Layout.PatchNums.SequenceEqual(pns))
-            throw new MvarException($"the image's token maps have patch_nums [{string.Join(", ", imageTokens.Layout.PatchNums)}], the model [{string.Join(", ", pns)}]");
+            throw new MvarException(
+                $"the image's token maps have patch_nums [{string.Join(", ", imageTokens.Layout.PatchNums)}], the model [{string.Join(", ", pns)}]");
         var masks = ScaleKeepMasks(keep_hw, pns, keepFirstScale);
         try
         {

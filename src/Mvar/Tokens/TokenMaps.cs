@@ -49,7 +49,8 @@ public sealed class TokenMaps : IReadOnlyList<Tensor>, IDisposable
     public static TokenMaps Split(Tensor idx_BL, ScaleLayout layout)
     {
         if (idx_BL.dim() != 2 || idx_BL.shape[1] != layout.L)
-            throw new MvarException($"a token sequence of shape ({string.Join(", ", idx_BL.shape)}) is not (B, {layout.L}) for patch_nums [{string.Join(", ", layout.PatchNums)}]");
+            throw new MvarException(
+                $"a token sequence of shape ({string.Join(", ", idx_BL.shape)}) is not (B, {layout.L}) for patch_nums [{string.Join(", ", layout.PatchNums)}]");
         return new TokenMaps(layout, Enumerable.Range(0, layout.Count).Select(si => idx_BL.slice(1, layout.Begin(si), layout.End(si), 1)).ToArray());
     }
 
