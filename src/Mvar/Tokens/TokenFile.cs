@@ -70,7 +70,7 @@ public sealed record TokenFile(IReadOnlyList<int> PatchNums, IReadOnlyList<Token
             throw new FormatException($"version {v.ToJsonString()} is not supported (this reader knows version {Version} and the older layouts)");
         var pns = ArrayOf(root["patch_nums"], "patch_nums").Select(n => Int(n, "patch_nums")).ToArray();
         if (pns.Length == 0 || pns.Any(p => p < 1)) throw new FormatException("patch_nums must be a non-empty list of positive sides");
-        var list = root["samples"] ?? root["images"] ?? throw new FormatException("no \"samples\" list");
+        var list = root["samples"] ?? root["images"] ?? throw new FormatException("\"samples\" is missing");
         string listName = root["samples"] != null ? "samples" : "images";
         var entries = ArrayOf(list, listName).Select((n, i) => ParseEntry(n, $"{listName}[{i}]", pns)).ToList();
         return new TokenFile(pns, entries);
@@ -100,7 +100,7 @@ public sealed record TokenFile(IReadOnlyList<int> PatchNums, IReadOnlyList<Token
     }
 
     static JsonArray ArrayOf(JsonNode? node, string what) =>
-        node as JsonArray ?? throw new FormatException(node == null ? $"no {what}" : $"{what} is not a list");
+        node as JsonArray ?? throw new FormatException(node == null ? $"{what} is missing" : $"{what} is not a list");
 
     static long Long(JsonNode? node, string what) =>
         node is JsonValue v && v.TryGetValue(out long x) ? x : throw new FormatException($"{what}: {node?.ToJsonString() ?? "null"} is not an integer");

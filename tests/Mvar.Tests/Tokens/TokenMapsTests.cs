@@ -17,7 +17,7 @@ public class TokenMapsTests
         Assert.Equal(new long[] { 2, 4 }, maps[1].shape);
         Assert.Equal(new long[] { 1, 2, 3, 4 }, maps[1][0].data<long>().ToArray());
         Assert.True(maps.Concat().eq(seq_BL).all().item<bool>());
-        Assert.Equal(new long[] { 14, 15, 16, 17, 18, 19, 20, 21, 22 }, maps.Sample(1)[2]);
+        Assert.Equal(new long[] { 19, 20, 21, 22, 23, 24, 25, 26, 27 }, maps.Sample(1)[2]);
     }
 
     [Fact]
