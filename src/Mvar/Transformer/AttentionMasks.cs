@@ -1,5 +1,5 @@
-using static TorchSharp.torch;
 using Mvar.Tokens;
+using static TorchSharp.torch;
 
 namespace Mvar.Transformer;
 

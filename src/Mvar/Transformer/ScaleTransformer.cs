@@ -1,10 +1,10 @@
 using Mvar.Config;
 using Mvar.IO;
 using Mvar.Kernels;
+using Mvar.Tokens;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using Mvar.Tokens;
 
 namespace Mvar.Transformer;
 
