@@ -2,6 +2,7 @@ using Mvar.Config;
 using Mvar.IO;
 using Mvar.Sampling;
 using Mvar.Tokenizer;
+using Mvar.Tokens;
 using Mvar.Transformer;
 using static TorchSharp.torch;
 
@@ -109,7 +110,7 @@ public sealed class MvarPipeline : IDisposable
     }
 
     /// <summary>The token maps of images (B, C, H, W) in [-1, 1]: one (B, pn*pn) tensor per scale.</summary>
-    public List<Tensor> Tokenize(Tensor images_BChw) => Tokenizer.ImgToIdxBl(images_BChw);
+    public TokenMaps Tokenize(Tensor images_BChw) => Tokenizer.ImgToIdxBl(images_BChw);
 
     public void Dispose()
     {

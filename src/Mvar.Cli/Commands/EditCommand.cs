@@ -96,7 +96,7 @@ public static class EditCommand
             var cells = new List<Tensor> { img[0], maskPanel };
             cells.AddRange(ImageFiles.Unbatch(edits));
             ImageFiles.SaveGrid(cells, outPath);
-            if (tokensPath != null) SampleTokenFile.From(result, tc.PatchNums).Save(tokensPath);
+            if (tokensPath != null) result.ToTokenFile().Save(tokensPath);
             Console.Error.WriteLine($"wrote {outPath}: input, mask and {n} edit(s) ({editMode.ToString().ToLowerInvariant()}, "
                 + (classId is { } k ? $"class {k}" : "no class") + $"), seed {result.Seed}");
             return 0;

@@ -66,7 +66,7 @@ public static class SampleCommand
                 LabelledGrid.Save(classList.Select((c, i) => (c, i)).GroupBy(x => x.c)
                     .Select(g => (t.ClassName(g.Key), (IReadOnlyList<Tensor>)g.Select(x => images[x.i]).ToList())).ToList(), outPath);
             else ImageFiles.SaveGrid(ImageFiles.Unbatch(images), outPath, columns: Math.Min(8, (int)images.shape[0]));
-            if (tokensPath != null) SampleTokenFile.From(result, modelConfig.Tokenizer.PatchNums).Save(tokensPath);
+            if (tokensPath != null) result.ToTokenFile().Save(tokensPath);
             if (npzPath != null) Npz.Save(npzPath, new Dictionary<string, Tensor> { ["arr_0"] = Npz.ToUint8NHWC(images) });
             if (progressionPath != null)
             {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Mvar.IO;
+using Mvar.Tokens;
 using static TorchSharp.torch;
 
 namespace Mvar.Cli.Commands;
@@ -27,8 +28,7 @@ public static class TokenizeCommand
             {
                 using var scope = NewDisposeScope();
                 var img = ImageFiles.Load(file, vae.Config.ImageSize, vae.Config.InChannels);
-                var scales = vae.ImgToIdxBl(img).Select(idx => idx[0].data<long>().ToArray()).ToArray();
-                entries.Add(new TokenFile.Entry(file, scales));
+                entries.Add(new TokenFile.Entry(vae.ImgToIdxBl(img).Sample(0), File: file));
             }
             new TokenFile(vae.PatchNums, entries).Save(outPath);
             Console.Error.WriteLine($"wrote {outPath}: {entries.Count} image(s), {vae.Config.TokenCount} tokens each");

@@ -5,6 +5,7 @@ using Mvar.Config;
 using Mvar.Data;
 using Mvar.IO;
 using Mvar.Tokenizer;
+using Mvar.Tokens;
 using Mvar.Training;
 using Mvar.Training.Distributed;
 using Mvar.Transformer;

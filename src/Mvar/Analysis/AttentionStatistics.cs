@@ -1,4 +1,5 @@
 using Mvar.Config;
+using Mvar.Tokens;
 using Mvar.Transformer;
 using static TorchSharp.torch;
 

@@ -5,6 +5,7 @@ using Mvar.Config;
 using Mvar.Diagnostics;
 using Mvar.IO;
 using Mvar.Tokenizer;
+using Mvar.Tokens;
 using Mvar.Training;
 using Mvar.Transformer;
 using static TorchSharp.torch;

@@ -47,8 +47,9 @@ public sealed record TransformerConfig
             $"transformer.class_names has {ClassNames?.Length} names but num_classes is {NumClasses}");
         int k = tokenizer.PatchNums.Length;
         Require(RefineStep >= 1 && RefineStep <= k, $"transformer.refine_step must be in [1, {k}] (the number of scales), got {RefineStep}");
+        // MVAR's neighbourhood
         if (RefineStep >= 1 && RefineStep < k && Enum.IsDefined(Arch)
-            && global::Mvar.Transformer.AttentionPatterns.For(this, new global::Mvar.Transformer.ScaleLayout(tokenizer.PatchNums)).Window is { } window)   // MVAR's neighbourhood
+            && global::Mvar.Transformer.AttentionPatterns.For(this, new global::Mvar.Tokens.ScaleLayout(tokenizer.PatchNums)).Window is { } window)
             Require(window.KernelSize <= tokenizer.PatchNums[window.FromScale],
                 $"transformer.kernel_size ({KernelSize}) must not exceed the side of the first refine scale ({tokenizer.PatchNums[RefineStep]})");
     }

@@ -1,12 +1,14 @@
+using Mvar.Tokens;
 using static TorchSharp.torch;
 
 namespace Mvar.Sampling;
 
-/// <summary>Generated samples: their classes, the tokens of every scale (B, pn*pn), and the final feature map f_hat.</summary>
-public sealed class SampleResult(long[] classes, IReadOnlyList<Tensor> tokens, Tensor fHat, ulong seed) : IDisposable
+/// <summary>Generated samples: their classes, the token maps of every scale, and the final feature map f_hat.</summary>
+public sealed class SampleResult(long[] classes, TokenMaps tokens, Tensor fHat, ulong seed) : IDisposable
 {
+    /// <summary>The class of every sample; num_classes (the guidance row) for an unconditional one.</summary>
     public long[] Classes { get; } = classes;
-    public IReadOnlyList<Tensor> Tokens { get; } = tokens;
+    public TokenMaps Tokens { get; } = tokens;
     /// <summary>(B, Cvae, pn_last, pn_last): decode with the tokenizer's FhatToImg.</summary>
     public Tensor FHat { get; } = fHat;
     /// <summary>The generator seed used (the given one, or the random one chosen).</summary>
@@ -15,11 +17,14 @@ public sealed class SampleResult(long[] classes, IReadOnlyList<Tensor> tokens, T
     public long KvCacheBytes { get; init; }
 
     /// <summary>Tokens of sample <paramref name="b"/>: one row-major array per scale.</summary>
-    public long[][] TokensOf(int b) => Tokens.Select(t => t[b].data<long>().ToArray()).ToArray();
+    public long[][] TokensOf(int b) => Tokens.Sample(b);
+
+    /// <summary>The samples as a token file, each labelled with its class.</summary>
+    public TokenFile ToTokenFile() => TokenFile.From(Tokens, Classes.Select(c => (long?)c).ToArray());
 
     public void Dispose()
     {
-        foreach (var t in Tokens) t.Dispose();
+        Tokens.Dispose();
         FHat.Dispose();
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Mvar.Tokenizer;
+using Mvar.Tokens;
 using Mvar.Transformer;
 using static TorchSharp.torch;
 
@@ -152,7 +153,7 @@ public sealed class ScaleSampler(ScaleTransformer model, VqVae vae)
         }
         foreach (var t in tokens) t.MoveToOuterDisposeScope();
         f_hat.MoveToOuterDisposeScope();
-        return new SampleResult(classes.ToArray(), tokens, f_hat, seed) { KvCacheBytes = cache?.Bytes ?? 0 };
+        return new SampleResult(classes.ToArray(), new TokenMaps(layout, tokens), f_hat, seed) { KvCacheBytes = cache?.Bytes ?? 0 };
     }
 
     /// <summary>Rows filtered and drawn per chunk: the filter's temporaries stay small at large batches (B=16: 4096 rows of 4096).</summary>

@@ -1,4 +1,5 @@
 using Mvar.Tokenizer;
+using Mvar.Tokens;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -83,12 +84,14 @@ public static class ZeroShotEditor
     /// <paramref name="count"/> times towards class <paramref name="classId"/> (or <see cref="ScaleSampler.NoClass"/>),
     /// keeping the tokens where <paramref name="keep_hw"/> (pn_K x pn_K, see <see cref="ScaleKeepMasks"/>) is set.
     /// </summary>
-    public static SampleResult Edit(ScaleSampler sampler, IReadOnlyList<Tensor> imageTokens, Tensor keep_hw, long classId, int count,
+    public static SampleResult Edit(ScaleSampler sampler, TokenMaps imageTokens, Tensor keep_hw, long classId, int count,
         SamplingOptions options, Action<ScaleStep>? onScale = null, bool keepFirstScale = true)
     {
         if (count < 1) throw new MvarException($"the number of edits must be at least 1, got {count}");
         var pns = sampler.Model.Layout.PatchNums;
-        if (imageTokens.Count != pns.Count) throw new MvarException($"the image has {imageTokens.Count} token maps, the model {pns.Count} scales");
+        if (!imageTokens.Layout.PatchNums.SequenceEqual(pns))
+            throw new MvarException(
+                $"the image's token maps have patch_nums [{string.Join(", ", imageTokens.Layout.PatchNums)}], the model [{string.Join(", ", pns)}]");
         var masks = ScaleKeepMasks(keep_hw, pns, keepFirstScale);
         try
         {

@@ -107,6 +107,32 @@ public sealed class VectorQuantizer2 : nn.Module
     }
 
     /// <summary>
+    /// One scale of the residual quantization, the step every quantizing path shares (encoding to tokens or f_hat, the
+    /// forward with and without gradients): the residual <paramref name="f_rest"/> (B, Cvae, H, W) area-downsampled to
+    /// pn_si (the last scale as is), each position's nearest code, the code map bicubic-upsampled back (the last scale
+    /// as is) and refined by phi. Subtracts that map from f_rest in place (without gradients) and returns the scale's
+    /// tokens (B, pn*pn) and f_hat plus the map (a new tensor, so gradients flow through it when the caller has them
+    /// on). With <paramref name="rms_S"/>, stores the RMS of the downsampled residual at index si.
+    /// </summary>
+    (Tensor idx_Bl, Tensor f_hat) QuantizeScale(int si, IReadOnlyList<int> pns, Tensor f_rest, Tensor f_hat, Tensor? rms_S = null)
+    {
+        long B = f_rest.shape[0], C = f_rest.shape[1], H = f_rest.shape[2], pn = pns[si];
+        bool last = si == pns.Count - 1;
+        Tensor idx_N;
+        using (no_grad())
+        {
+            var rest = last ? f_rest : Area(f_rest, pn);
+            if (rms_S is not null) rms_S[si] = rest.square().mean().sqrt();
+            idx_N = Nearest(si, rest.permute(0, 2, 3, 1).reshape(-1, C));
+        }
+        var h_BChw = Embed(si, idx_N.view(B, pn, pn)).permute(0, 3, 1, 2);
+        h_BChw = last ? h_BChw.contiguous() : Bicubic(h_BChw, H).contiguous();
+        h_BChw = ApplyPhi(si, pns.Count, h_BChw);
+        using (no_grad()) f_rest.sub_(h_BChw.detach());
+        return (idx_N.reshape(B, pn * pn), f_hat + h_BChw);
+    }
+
+    /// <summary>
     /// Quantizes f (B, Cvae, H, W). Returns per scale either the token indices (B, pn*pn) or, with
     /// <paramref name="toFhat"/>, the cumulative f_hat (B, Cvae, H, W) after that scale.
     /// </summary>
@@ -114,27 +140,19 @@ public sealed class VectorQuantizer2 : nn.Module
     {
         using var _ = no_grad();
         var pns = patchNums ?? PatchNums;
-        long B = f_BChw.shape[0], C = f_BChw.shape[1], H = f_BChw.shape[2], W = f_BChw.shape[3];
+        long H = f_BChw.shape[2], W = f_BChw.shape[3];
         if (H != pns[^1] || W != pns[^1])
             throw new MvarException($"feature map is {H}x{W} but the last scale is {pns[^1]}x{pns[^1]}");
-        int SN = pns.Length;
         var results = new List<Tensor>();
         using var scope = NewDisposeScope();
         var f_rest = f_BChw.detach().clone();
         var f_hat = zeros_like(f_rest);
-        for (int si = 0; si < SN; si++)
+        for (int si = 0; si < pns.Length; si++)
         {
-            using var step = NewDisposeScope();
-            long pn = pns[si];
-            var rest = si != SN - 1 ? Area(f_rest, pn) : f_rest;
-            var idx_N = Nearest(si, rest.permute(0, 2, 3, 1).reshape(-1, C));
-            var h_BChw = Embed(si, idx_N.view(B, pn, pn)).permute(0, 3, 1, 2);
-            h_BChw = si != SN - 1 ? Bicubic(h_BChw, H).contiguous() : h_BChw.contiguous();
-            h_BChw = ApplyPhi(si, SN, h_BChw);
-            f_hat.add_(h_BChw);
-            f_rest.sub_(h_BChw);
-            var r = toFhat ? f_hat.clone() : idx_N.reshape(B, pn * pn);
-            results.Add(r.MoveToOuterDisposeScope());
+            using var step = NewDisposeScope();   // frees each scale's intermediates
+            (var idx_Bl, f_hat) = QuantizeScale(si, pns, f_rest, f_hat);
+            f_hat.MoveToOuterDisposeScope();
+            results.Add(toFhat ? f_hat : idx_Bl.MoveToOuterDisposeScope());
         }
         foreach (var r in results) r.MoveToOuterDisposeScope();
         return results;
@@ -225,7 +243,6 @@ public sealed class VectorQuantizer2 : nn.Module
     public (Tensor f_hat, Tensor vq_loss) Forward(Tensor f_BChw)
     {
         using var _ = no_grad();
-        long B = f_BChw.shape[0], C = f_BChw.shape[1], H = f_BChw.shape[2];
         int SN = PatchNums.Length;
         using var scope = NewDisposeScope();
         var f_rest = f_BChw.detach().clone();
@@ -233,14 +250,7 @@ public sealed class VectorQuantizer2 : nn.Module
         Tensor loss = tensor(0.0f);
         for (int si = 0; si < SN; si++)
         {
-            long pn = PatchNums[si];
-            var rest = si != SN - 1 ? Area(f_rest, pn) : f_rest;
-            var idx_N = Nearest(si, rest.permute(0, 2, 3, 1).reshape(-1, C));
-            var h_BChw = Embed(si, idx_N.view(B, pn, pn)).permute(0, 3, 1, 2);
-            h_BChw = si != SN - 1 ? Bicubic(h_BChw, H).contiguous() : h_BChw.contiguous();
-            h_BChw = ApplyPhi(si, SN, h_BChw);
-            f_hat = f_hat + h_BChw;
-            f_rest.sub_(h_BChw);
+            (var _, f_hat) = QuantizeScale(si, PatchNums, f_rest, f_hat);
             loss = loss + (F.mse_loss(f_hat, f_BChw).mul_(Beta) + F.mse_loss(f_hat, f_BChw));
         }
         loss = loss * (1.0 / SN);
@@ -258,7 +268,6 @@ public sealed class VectorQuantizer2 : nn.Module
     /// </summary>
     public (Tensor f_hat, Tensor vq_loss, List<Tensor> idx, Tensor rms_S) TrainingForward(Tensor f_BChw)
     {
-        long B = f_BChw.shape[0], C = f_BChw.shape[1], H = f_BChw.shape[2];
         int SN = PatchNums.Length;
         var idxs = new List<Tensor>();
         using var scope = NewDisposeScope();
@@ -269,21 +278,9 @@ public sealed class VectorQuantizer2 : nn.Module
         Tensor loss = tensor(0.0f);
         for (int si = 0; si < SN; si++)
         {
-            long pn = PatchNums[si];
-            Tensor idx_N;
-            using (no_grad())
-            {
-                var rest = si != SN - 1 ? Area(f_rest, pn) : f_rest;
-                rms_S[si] = rest.square().mean().sqrt();
-                idx_N = Nearest(si, rest.permute(0, 2, 3, 1).reshape(-1, C));
-            }
-            var h_BChw = Embed(si, idx_N.view(B, pn, pn)).permute(0, 3, 1, 2);
-            h_BChw = si != SN - 1 ? Bicubic(h_BChw, H).contiguous() : h_BChw.contiguous();
-            h_BChw = ApplyPhi(si, SN, h_BChw);
-            f_hat = f_hat + h_BChw;
-            using (no_grad()) f_rest.sub_(h_BChw.detach());
+            (var idx_Bl, f_hat) = QuantizeScale(si, PatchNums, f_rest, f_hat, rms_S);
             loss = loss + (F.mse_loss(f_hat.detach(), f_BChw).mul(Beta) + F.mse_loss(f_hat, f_no_grad));
-            idxs.Add(idx_N.reshape(B, pn * pn));
+            idxs.Add(idx_Bl);
         }
         loss = loss * (1.0 / SN);
         var ste = (f_hat.detach() - f_no_grad).add(f_BChw);

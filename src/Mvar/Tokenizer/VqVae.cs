@@ -1,4 +1,5 @@
 using Mvar.Config;
+using Mvar.Tokens;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -7,7 +8,8 @@ namespace Mvar.Tokenizer;
 /// <summary>
 /// VAR's multi-scale VQ-VAE tokenizer (the official <c>VQVAE</c> in test mode: eval, no gradients). Parameter names
 /// reproduce the official state-dict keys (<c>encoder.down.0.block.1.conv1.weight</c>, <c>quantize.embedding.weight</c>, ...).
-/// Images are (B, in_channels, H, W) in [-1, 1]; token maps are lists of (B, pn*pn) int64, one per scale, row-major.
+/// Images are (B, in_channels, H, W) in [-1, 1]; token maps are <see cref="TokenMaps"/>: (B, pn*pn) int64 per scale, row-major
+/// (the decoding methods also take the first k scales alone).
 /// </summary>
 public sealed class VqVae : nn.Module
 {
@@ -54,11 +56,11 @@ public sealed class VqVae : nn.Module
         return quant_conv.forward(enc);
     }
 
-    /// <summary>Token indices per scale: (B, pn*pn) row-major for each pn of patch_nums.</summary>
-    public List<Tensor> ImgToIdxBl(Tensor img_BChw, int[]? patchNums = null)
+    /// <summary>The token maps of an image batch: (B, pn*pn) row-major for each pn of patch_nums (or of <paramref name="patchNums"/>).</summary>
+    public TokenMaps ImgToIdxBl(Tensor img_BChw, int[]? patchNums = null)
     {
         using var f = ImgToF(img_BChw);
-        return quantize.FToIdxBlOrFhat(f, toFhat: false, patchNums);
+        return new TokenMaps(patchNums ?? PatchNums, quantize.FToIdxBlOrFhat(f, toFhat: false, patchNums));
     }
 
     /// <summary>Decodes a feature map: decoder(post_quant_conv(f_hat)) clamped to [-1, 1].</summary>

@@ -1,11 +1,12 @@
 using Mvar.Data;
 using Mvar.IO;
 using Mvar.Tokenizer;
+using Mvar.Tokens;
 using static TorchSharp.torch;
 
 namespace Mvar.Training;
 
-/// <summary>Token maps of a data set: per sample the concatenated multi-scale codes (L) and the class.</summary>
+/// <summary>Token maps of a data set: per sample the concatenated multi-scale codes (L, as <see cref="TokenMaps.Concat"/>) and the class.</summary>
 public interface ITokenData
 {
     int Count { get; }
@@ -121,7 +122,7 @@ public sealed class TokenCache : ITokenData
     public static TokenCache Build(string path, long fingerprint, VqVae vae, ImageBatches batches, IProgress<WorkProgress>? progress = null, int chunk = 32)
     {
         var data = batches.Data;
-        int K = vae.PatchNums.Length, L = vae.PatchNums.Sum(p => p * p);
+        int K = vae.PatchNums.Length, L = new ScaleLayout(vae.PatchNums).L;
         var labels = new List<int>();
         AtomicFile.CheckTarget(path);
         string tokTmp = AtomicFile.TemporaryFor(path);
@@ -137,7 +138,7 @@ public sealed class TokenCache : ITokenData
                     if (b is { } loaded)
                     {
                         var (img, lbl) = loaded;
-                        var codes = cat(vae.ImgToIdxBl(img), 1).to_type(ScalarType.Int32).contiguous();
+                        var codes = vae.ImgToIdxBl(img).Concat().to_type(ScalarType.Int32).contiguous();
                         var arr = codes.data<int>().ToArray();
                         foreach (var v in arr) tok.Write(v);
                         labels.AddRange(lbl.data<long>().ToArray().Select(x => (int)x));

@@ -2,6 +2,7 @@ using Mvar.Config;
 using Mvar.IO;
 using Mvar.Sampling;
 using Mvar.Tokenizer;
+using Mvar.Tokens;
 using Mvar.Training.Distributed;
 using Mvar.Transformer;
 using TorchSharp.Modules;
@@ -69,16 +70,12 @@ public sealed class TransformerTrainer : Trainer
     /// <summary>The scale group trained at global step <paramref name="step"/>.</summary>
     public ScaleGroup GroupAt(long step) => model.Pattern.TrainingGroup(step, T.RatioK);
 
-    /// <summary>Splits gt_BL (B, L) into the per-scale token maps (B, pn*pn).</summary>
-    public List<Tensor> Split(Tensor gt_BL) =>
-        Enumerable.Range(0, Layout.Count).Select(si => gt_BL.slice(1, Layout.Begin(si), Layout.End(si), 1)).ToList();
-
     /// <summary>The teacher-forcing input of a group (null when the group is scale 0 alone).</summary>
     public Tensor? GroupInput(Tensor gt_BL, ScaleGroup g)
     {
         if (g.FirstScale == 0 && g.EndScale == 1) return null;
         int first = Layout.FirstL, bg = Layout.Begin(g.FirstScale), ed = Layout.End(g.EndScale - 1);
-        var full = quant.IdxBlToVarInput(Split(gt_BL))!;
+        var full = quant.IdxBlToVarInput(TokenMaps.Split(gt_BL, Layout))!;
         return full.slice(1, Math.Max(0, bg - first), ed - first, 1);
     }
 

@@ -1,3 +1,4 @@
+using Mvar.Tokens;
 using static TorchSharp.torch;
 
 namespace Mvar.Transformer;

@@ -1,6 +1,7 @@
 using Mvar.Config;
 using Mvar.IO;
 using Mvar.Kernels;
+using Mvar.Tokens;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

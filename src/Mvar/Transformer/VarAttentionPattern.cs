@@ -1,4 +1,5 @@
 using Mvar.Config;
+using Mvar.Tokens;
 using Mvar.Training;
 
 namespace Mvar.Transformer;

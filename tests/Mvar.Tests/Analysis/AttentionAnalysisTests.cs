@@ -1,4 +1,5 @@
 using Mvar.Analysis;
+using Mvar.Tokens;
 using Mvar.Transformer;
 using static Mvar.Tests.Transformer.ParityData;
 using static TorchSharp.torch;

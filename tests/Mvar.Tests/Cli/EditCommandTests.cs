@@ -1,5 +1,6 @@
 using Mvar.IO;
 using Mvar.Sampling;
+using Mvar.Tokens;
 
 namespace Mvar.Tests.Cli;
 
@@ -52,9 +53,9 @@ public class EditCommandTests
         var r = CliRunner.Run(Base("mvar.pth", image, "--box", "0.1,0.2,0.7,0.9", "--count", "2", "--seed", "1",
             "--out", Path.Combine(dir, "out.png"), "--tokens-out", editTokens));
         Assert.True(r.ExitCode == 0, r.StdErr);
-        var img = TokenFile.Load(imgTokens).Images[0].Scales;
-        var edits = SampleTokenFile.Load(editTokens).Samples;
-        Assert.Equal(new long[] { 10, 10 }, edits.Select(e => e.Class));   // "no class": the guidance row
+        var img = TokenFile.Load(imgTokens).Samples[0].Scales;
+        var edits = TokenFile.Load(editTokens).Samples;
+        Assert.Equal(new long?[] { 10, 10 }, edits.Select(e => e.Class));   // "no class": the guidance row
         int[] pns = [1, 2, 3, 4, 6, 8];
         using var keep = ZeroShotEditor.BoxKeepMask(8, 0.1, 0.2, 0.7, 0.9, EditMode.Inpaint);
         var masks = ZeroShotEditor.ScaleKeepMasks(keep, pns);

@@ -1,5 +1,6 @@
 using Mvar.IO;
 using Mvar.Tests.Tokenizer;
+using Mvar.Tokens;
 using static TorchSharp.torch;
 
 namespace Mvar.Tests.Cli;
@@ -46,17 +47,17 @@ public class TokenizerCliTests
         Assert.True(code == 0, err);
         var tokens = TokenFile.Load(json);
         Assert.Equal(new[] { 1, 2, 3, 4, 6, 8 }, tokens.PatchNums);
-        Assert.Equal(new[] { a, b }, tokens.Images.Select(e => e.File));
+        Assert.Equal(new[] { a, b }, tokens.Samples.Select(e => e.File));
         using var scope = NewDisposeScope();
-        foreach (var e in tokens.Images)
+        foreach (var e in tokens.Samples)
         {
-            var idx = TinyTokenizer.Vae.ImgToIdxBl(ImageFiles.Load(e.File, 128));
+            var idx = TinyTokenizer.Vae.ImgToIdxBl(ImageFiles.Load(e.File!, 128));
             Assert.Equal(6, e.Scales.Length);
             for (int si = 0; si < 6; si++)
                 Assert.Equal(idx[si][0].data<long>().ToArray(), e.Scales[si]);
         }
         // 8-bit quantisation of the input barely moves the features: the coarse scales keep the float image's tokens
-        Assert.Equal(TinyTokenizer.E("idx_Bl_s0")[0].data<long>().ToArray(), tokens.Images[0].Scales[0]);
+        Assert.Equal(TinyTokenizer.E("idx_Bl_s0")[0].data<long>().ToArray(), tokens.Samples[0].Scales[0]);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Mvar.Sampling;
+using Mvar.Tokens;
 using static Mvar.Tests.Transformer.ParityData;
 using static TorchSharp.torch;
 
@@ -10,7 +11,7 @@ public class ZeroShotEditTests
     static readonly int[] Pns = [1, 2, 3, 4, 6, 8];
 
     /// <summary>Tokens (per scale (1, pn*pn)) of a fixed random 128x128 image.</summary>
-    static List<Tensor> ImageTokens()
+    static TokenMaps ImageTokens()
     {
         var g = new Generator(7);
         using var img = rand([1, 3, 128, 128], generator: g).mul_(2).sub_(1);

@@ -42,7 +42,7 @@ public class VqVaeParityTests
             Assert.Equal(ScalarType.Int64, idx[si].dtype);
             TensorAssert.Equal(E($"idx_Bl_s{si}"), idx[si], $"idx_Bl_s{si}");
         }
-        TensorAssert.Equal(E("gt_BL"), cat(idx, 1), "gt_BL");
+        TensorAssert.Equal(E("gt_BL"), idx.Concat(), "gt_BL");
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Mvar.Config;
 using Mvar.Sampling;
+using Mvar.Tokens;
 using Mvar.Training;
 using Mvar.Transformer;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Mvar.Tokens;
 using Mvar.Training;
 using Mvar.Transformer;
 using Xunit.Abstractions;

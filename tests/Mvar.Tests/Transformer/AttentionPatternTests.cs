@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Mvar.Config;
 using Mvar.Tests.Cli;
+using Mvar.Tokens;
 using Mvar.Training;
 using Mvar.Transformer;
 

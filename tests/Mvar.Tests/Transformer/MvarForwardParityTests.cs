@@ -1,3 +1,4 @@
+using Mvar.Tokens;
 using Mvar.Transformer;
 using Xunit.Abstractions;
 using static Mvar.Tests.Transformer.ParityData;

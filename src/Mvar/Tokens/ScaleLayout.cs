@@ -1,4 +1,4 @@
-namespace Mvar.Transformer;
+namespace Mvar.Tokens;
 
 /// <summary>Where each scale's tokens sit in the flattened multi-scale sequence (scale si is a pn x pn map, row-major).</summary>
 public sealed class ScaleLayout
