@@ -8,14 +8,9 @@
 # bench/side-by-side.sh (OFFICIAL_BENCH).
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"; root="$here/.."
-out=${1:-$here/results/profile-train}; kind=var preset=var-d16 worker=var_train
-official=${OFFICIAL_BENCH:-$root/../shared/official-bench}
-command -v perf >/dev/null || { echo "profile-train: perf is not installed (apt-get install linux-perf)" >&2; exit 1; }
-mkdir -p "$out"
-"$root/mvar" --help >/dev/null 2>&1 || { echo "profile-train: mvar does not build" >&2; exit 1; }
-cli="$root/src/Mvar.Cli/bin/Release/net10.0/Mvar.Cli.dll"
-lscpu > "$out/lscpu.txt"
-export DOTNET_PerfMapEnabled=1 ONEDNN_JIT_PROFILE=1 DNNL_JIT_PROFILE=1
+kind=var preset=var-d16 worker=var_train
+source "$here/profile-common.sh"
+profile_setup profile-train "${1:-$here/results/profile-train}"
 "$here/wait-quiet.sh" 15 600 >&2
 perf record -e cpu-clock -F 499 -o "$out/mvar-$kind.perf" -- \
   dotnet "$cli" bench train --preset "$preset" --batch 2 --warmup 1 --steps 1 --threads 2 \

@@ -9,14 +9,9 @@
 # for the official side, the harness of bench/side-by-side.sh (OFFICIAL_BENCH).
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"; root="$here/.."
-out=${1:-$here/results/profile}; arch=${2:-mvar}
-official=${OFFICIAL_BENCH:-$root/../shared/official-bench}
-command -v perf >/dev/null || { echo "profile: perf is not installed (apt-get install linux-perf)" >&2; exit 1; }
-mkdir -p "$out"
-"$root/mvar" --help >/dev/null 2>&1 || { echo "profile: mvar does not build" >&2; exit 1; }
-cli="$root/src/Mvar.Cli/bin/Release/net10.0/Mvar.Cli.dll"
-lscpu > "$out/lscpu.txt"
-export DOTNET_PerfMapEnabled=1 ONEDNN_JIT_PROFILE=1 DNNL_JIT_PROFILE=1
+arch=${2:-mvar}
+source "$here/profile-common.sh"
+profile_setup profile "${1:-$here/results/profile}"
 "$here/wait-quiet.sh" 15 600 >&2
 perf record -e cpu-clock -F 499 -o "$out/mvar-$arch.perf" -- \
   dotnet "$cli" bench sample --preset "$arch-d16" --batch 1 --warmup 0 --repeats 3 --threads 2 --gemm-size 0 --quiet-share 1 \
