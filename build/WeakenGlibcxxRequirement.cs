@@ -5,7 +5,8 @@
 // On a distribution whose libstdc++ predates GCC 13 (Debian 12: GCC 12) the loader refuses the library.
 // This task marks that one requirement WEAK (VER_FLG_WEAK in its Elf64_Vernaux entry of .gnu.version_r) in the
 // copy of the library in the build output, and only when the system libstdc++ does not define the version.
-// (RoslynCodeTaskFactory compiles this against netstandard2.0.) The NuGet cache is never touched: the patched bytes are written to a new file that replaces the output copy.
+// (RoslynCodeTaskFactory compiles this against netstandard2.0.) The NuGet cache is never touched: the patched bytes are written to a new file that replaces
+// the output copy.
 #nullable enable
 using System;
 using System.IO;

@@ -70,7 +70,8 @@ public static partial class Cli
         text = text.ReplaceLineEndings(" ").Trim().TrimEnd('.');
         var alloc = AllocRx().Match(message);
         if (alloc.Success && long.TryParse(alloc.Groups[1].Value, out long bytes))
-            return ($"libtorch could not allocate {MemoryBudget.Gb(bytes)} (this machine has {MemoryBudget.Gb(MemoryBudget.AvailableBytes())} available)", true);
+            return ($"libtorch could not allocate {MemoryBudget.Gb(bytes)} (this machine has {MemoryBudget.Gb(MemoryBudget.AvailableBytes())} available)",
+                true);
         return (text.Length == 0 ? "an unexplained libtorch error" : text, false);
     }
 
@@ -89,7 +90,8 @@ public static partial class Cli
         "mvar " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).Select(a => a.Length == 0 || a.Any(char.IsWhiteSpace) ? $"\"{a}\"" : a));
 
     /// <summary>Seconds as mm:ss (h:mm:ss from an hour on) for progress lines.</summary>
-    public static string Clock(double s) => TimeSpan.FromSeconds(Math.Min(s, 359999)).ToString(s >= 3600 ? @"h\:mm\:ss" : @"mm\:ss", CultureInfo.InvariantCulture);
+    public static string Clock(double s) => TimeSpan.FromSeconds(Math.Min(s, 359999)).ToString(s >= 3600 ? @"h\:mm\:ss" : @"mm\:ss",
+        CultureInfo.InvariantCulture);
 
     /// <summary>Sets the command's action to <paramref name="body"/> wrapped by <see cref="Run"/>.</summary>
     public static Command WithAction(this Command command, Func<ParseResult, int> body)

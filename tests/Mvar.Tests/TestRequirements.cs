@@ -22,8 +22,10 @@ public static class TestRequirements
         Mpi.Launcher is null ? "Open MPI's mpirun is not installed (apt-get install -y openmpi-bin libopenmpi3)" : null;
 
     public static string? BrowserMissing =>
-        !File.Exists(BrowserFactAttribute.Chromium) ? $"Chromium is not installed at {BrowserFactAttribute.Chromium} (apt-get install -y chromium; ./test does it as root)"
-        : !Directory.Exists(Path.Combine(BrowserFactAttribute.ScriptDir, "node_modules", "playwright-core")) ? "playwright-core is not installed in tests/browser (npm ci there; ./test does it)"
+        !File.Exists(BrowserFactAttribute.Chromium)
+            ? $"Chromium is not installed at {BrowserFactAttribute.Chromium} (apt-get install -y chromium; ./test does it as root)"
+        : !Directory.Exists(Path.Combine(BrowserFactAttribute.ScriptDir, "node_modules",
+            "playwright-core")) ? "playwright-core is not installed in tests/browser (npm ci there; ./test does it)"
         : null;
 
     /// <summary>The Skip of a conditional fact: the first missing requirement, or null (run) when none is missing or when <see cref="RequireAll"/>.</summary>
@@ -36,7 +38,8 @@ public class TestRequirementsTests
     public void UnderRequireAllNothingConditionalIsMissing()
     {
         if (!TestRequirements.RequireAll) return;
-        var missing = new[] { TestRequirements.FashionMnistMissing, TestRequirements.MpiMissing, TestRequirements.BrowserMissing }.Where(m => m != null).ToList();
+        var missing = new[] { TestRequirements.FashionMnistMissing, TestRequirements.MpiMissing,
+            TestRequirements.BrowserMissing }.Where(m => m != null).ToList();
         Assert.True(missing.Count == 0, $"{TestRequirements.Variable}=1 but: {string.Join("; ", missing)}");
     }
 }

@@ -22,11 +22,20 @@ public static class AnalyzeCommand
     static Command CreateAttention()
     {
         var models = new ModelOptions();
-        var images = new Option<string?>("--images") { Description = "a folder of images (PNG/JPEG) to tokenize and analyse (with the unconditional class row)" };
+        var images = new Option<string?>("--images")
+        {
+            Description =
+            "a folder of images (PNG/JPEG) to tokenize and analyse (with the unconditional class row)"
+        };
         var samples = new Option<int?>("--samples") { Description = "generate N samples (random classes) with the model and analyse their tokens" };
         var sampling = new SamplingOptionSet("seed of the generated samples (batch i: seed + its first sample's index)", randomSeed: false);
         var batch = new Option<int>("--batch") { Description = "images per teacher-forced forward", DefaultValueFactory = _ => 4 };
-        var output = new Option<string>("--out") { Description = "output folder (created if missing): attention.json, scale_mass.png, window_mass.png, adjacent_window.png (VAR), own_window.png, blocks/scale_mass_blockN.png", Required = true };
+        var output = new Option<string>("--out")
+        {
+            Description =
+            "output folder (created if missing): attention.json, scale_mass.png, window_mass.png, adjacent_window.png (VAR), own_window.png, "
+            + "blocks/scale_mass_blockN.png", Required = true
+        };
         var cmd = new Command("attention", "Attention mass per source scale and within k x k neighbourhoods (VAR), or within-scale neighbourhood mass (MVAR)")
         {
             images, samples, batch, output,
@@ -49,7 +58,8 @@ public static class AnalyzeCommand
             if (dir != null)
             {
                 if (!Directory.Exists(dir)) throw new MvarException($"image folder not found: {dir}");
-                files = Directory.GetFiles(dir).Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToArray();
+                files = Directory.GetFiles(dir).Where(f
+                    => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToArray();
                 if (files.Length == 0) throw new MvarException($"no PNG/JPEG images in {dir}");
             }
             string outDir = p.GetValue(output)!;
@@ -71,7 +81,8 @@ public static class AnalyzeCommand
                     using var scope = NewDisposeScope();
                     var img = cat(loaded.Skip(i).Take(bs).ToArray(), 0);
                     var tokens = tokenizer.ImgToIdxBl(img);
-                    AttentionAnalyzer.Accumulate(stats, transformer, tokenizer, tokens, full(img.shape[0], (long)transformer.NumClasses, dtype: ScalarType.Int64));
+                    AttentionAnalyzer.Accumulate(stats, transformer, tokenizer, tokens, full(img.shape[0], (long)transformer.NumClasses,
+                        dtype: ScalarType.Int64));
                     Console.Error.WriteLine($"analysed {Math.Min(i + bs, loaded.Count)}/{loaded.Count} images");
                 }
                 foreach (var t in loaded) t.Dispose();
@@ -96,9 +107,12 @@ public static class AnalyzeCommand
                 AttentionPlots.ScaleMassHeatmap(report, report.ScaleMassPerBlock[b], Path.Combine(outDir, "blocks", $"scale_mass_block{b}.png"), $"block {b}");
             AttentionPlots.WindowCurve(report, Path.Combine(outDir, "window_mass.png"));
             if (report.AttendsEarlierScales)
-                AttentionPlots.WindowHeatmap(report, report.AdjacentWindowFraction, "mass on scale s-1 within k x k of the corresponding position", Path.Combine(outDir, "adjacent_window.png"));
+                AttentionPlots.WindowHeatmap(report, report.AdjacentWindowFraction, "mass on scale s-1 within k x k of the corresponding position",
+                    Path.Combine(outDir, "adjacent_window.png"));
             AttentionPlots.WindowHeatmap(report, report.OwnWindowFraction, "own-scale mass within k x k of the query", Path.Combine(outDir, "own_window.png"));
-            Console.Error.WriteLine($"wrote {outDir}: attention.json, scale_mass.png, window_mass.png, {(report.AttendsEarlierScales ? "adjacent_window.png, " : "")}own_window.png, blocks/ ({report.Images} {(dir != null ? "images" : "samples")}, {report.Arch})");
+            Console.Error.WriteLine($"wrote {outDir}: attention.json, scale_mass.png, window_mass.png, "
+                + $"{(report.AttendsEarlierScales ? "adjacent_window.png, " : "")}own_window.png, blocks/ ({report.Images} "
+                + $"{(dir != null ? "images" : "samples")}, {report.Arch})");
             Console.Out.WriteLine(Summary(report));
             return 0;
         });
@@ -106,7 +120,8 @@ public static class AnalyzeCommand
 
     static string Summary(AttentionReport r)
     {
-        string Curve(double?[] c) => string.Join(", ", r.Kernels.Select((k, i) => $"{k}: {(c[i] is { } v ? v.ToString("F3", CultureInfo.InvariantCulture) : "-")}"));
+        string Curve(double?[] c) => string.Join(", ", r.Kernels.Select((k,
+            i) => $"{k}: {(c[i] is { } v ? v.ToString("F3", CultureInfo.InvariantCulture) : "-")}"));
         var lines = new List<string>();
         if (r.AttendsEarlierScales)
         {

@@ -27,9 +27,17 @@ public static class BenchCommand
 
     static Command CreateScaling()
     {
-        var inputs = new Argument<string[]>("RESULT") { Description = "bench sample --json results (VAR and MVAR at several resolutions)", Arity = ArgumentArity.OneOrMore };
+        var inputs = new Argument<string[]>("RESULT")
+        {
+            Description = "bench sample --json results (VAR and MVAR at several resolutions)",
+            Arity = ArgumentArity.OneOrMore
+        };
         var markdown = new Option<string?>("--markdown") { Description = "write the table (markdown) here instead of stdout" };
-        var plot = new Option<string?>("--plot") { Description = "write the plot (PNG): attention time per token and transformer memory against the last scale's tokens" };
+        var plot = new Option<string?>("--plot")
+        {
+            Description =
+            "write the plot (PNG): attention time per token and transformer memory against the last scale's tokens"
+        };
         var cmd = new Command("scaling", "One table and one plot of bench sample results at several resolutions") { inputs, markdown, plot };
         return cmd.WithAction(p =>
         {
@@ -63,10 +71,23 @@ public static class BenchCommand
         var sampling = new SamplingOptionSet("seed of the first run (run i uses seed + i)", randomSeed: false);
         var decodeChunk = new Option<int>("--decode-chunk") { Description = "images per decoder call (0: the whole batch)", DefaultValueFactory = _ => 0 };
         var threads = new Option<int>("--threads") { Description = "torch intra-op threads (0: libtorch default)", DefaultValueFactory = _ => 0 };
-        var gemm = new Option<int>("--gemm-size") { Description = "side of the fp32 matmul measuring the GEMM peak (0: skip)", DefaultValueFactory = _ => 2048 };
-        var dtype = new Option<string>("--dtype") { Description = "transformer compute type: float32 (parity path) or bf16 (faster, approximate)", DefaultValueFactory = _ => "float32" };
+        var gemm = new Option<int>("--gemm-size")
+        {
+            Description = "side of the fp32 matmul measuring the GEMM peak (0: skip)",
+            DefaultValueFactory = _ => 2048
+        };
+        var dtype = new Option<string>("--dtype")
+        {
+            Description = "transformer compute type: float32 (parity path) or bf16 (faster, approximate)",
+            DefaultValueFactory = _ => "float32"
+        };
         var kernel = GemmOption();
-        var quiet = new Option<double>("--quiet-share") { Description = "repeat a run during which other processes used more than this share of the CPUs, and wait for such a quiet machine before each run (1: off)", DefaultValueFactory = _ => 0.05 };
+        var quiet = new Option<double>("--quiet-share")
+        {
+            Description =
+            "repeat a run during which other processes used more than this share of the CPUs, and wait for such a quiet machine before each run (1: off)",
+            DefaultValueFactory = _ => 0.05
+        };
         var retries = new Option<int>("--max-retries") { Description = "most disturbed runs to repeat", DefaultValueFactory = _ => 6 };
         var json = new Option<string?>("--json") { Description = "write the result as JSON" };
         var cmd = new Command("sample", "Time sampling (transformer and decode), memory, KV cache and FLOPs with random weights")
@@ -82,7 +103,8 @@ public static class BenchCommand
             if (jsonPath != null) TokenizerOptions.CheckWritable(jsonPath);
             var options = new SamplingBenchmarkOptions
             {
-                Name = BenchName(presetName, configPath, p.GetValue(resolution)), Batch = p.GetValue(batch), Repeats = p.GetValue(repeats), Warmup = p.GetValue(warmup),
+                Name = BenchName(presetName, configPath, p.GetValue(resolution)), Batch = p.GetValue(batch), Repeats = p.GetValue(repeats),
+                Warmup = p.GetValue(warmup),
                 Sampling = sampling.From(p, modelConfig.Tokenizer.VocabSize),
                 DecodeChunk = p.GetValue(decodeChunk), Threads = p.GetValue(threads), GemmSize = p.GetValue(gemm),
                 Dtype = ComputeTypes.Parse(p.GetValue(dtype)!), Gemm = GemmKernels.Parse(p.GetValue(kernel)!),
@@ -103,7 +125,9 @@ public static class BenchCommand
     /// <summary><c>--gemm</c>: the kernel of the transformer's per-scale linear layers at inference.</summary>
     internal static Option<string> GemmOption() => new("--gemm")
     {
-        Description = "GEMM of the transformer's linear layers: mkl (libtorch's sgemm, the parity path), onednn (float32 on prepacked weights, ~1e-6 off) or int8 (dynamic quantisation, approximate)",
+        Description =
+            "GEMM of the transformer's linear layers: mkl (libtorch's sgemm, the parity path), onednn (float32 on prepacked weights, ~1e-6 off) or int8 "
+            + "(dynamic quantisation, approximate)",
         DefaultValueFactory = _ => "mkl",
     };
 
@@ -135,7 +159,8 @@ public static class BenchCommand
             Mvar.TorchRuntime.ReturnFreedTensorsToTheSystem();   // as mvar train does
             var r = TrainingBenchmark.Run(modelConfig, new TrainingBenchmarkOptions
             {
-                Name = BenchName(presetName, configPath, p.GetValue(resolution)), Batch = p.GetValue(batch), Steps = p.GetValue(steps), Warmup = p.GetValue(warmup),
+                Name = BenchName(presetName, configPath, p.GetValue(resolution)), Batch = p.GetValue(batch), Steps = p.GetValue(steps),
+                Warmup = p.GetValue(warmup),
                 Threads = p.GetValue(threads), Seed = p.GetValue(seed), Progress = line => Console.Error.WriteLine(line),
             });
             Print(r);
@@ -160,7 +185,11 @@ public static class BenchCommand
         };
         var repeats = new Option<int>("--repeats") { Description = "timed products per shape (the best is kept)", DefaultValueFactory = _ => 5 };
         var threads = new Option<int>("--threads") { Description = "torch intra-op threads (0: libtorch default)", DefaultValueFactory = _ => 0 };
-        var kernels = new Option<string>("--gemm") { Description = "GEMM kernels to time, comma-separated (mkl, onednn, int8), each shape on each in turn", DefaultValueFactory = _ => "mkl" };
+        var kernels = new Option<string>("--gemm")
+        {
+            Description = "GEMM kernels to time, comma-separated (mkl, onednn, int8), each shape on each in turn",
+            DefaultValueFactory = _ => "mkl"
+        };
         var json = new Option<string?>("--json") { Description = "write the timings as JSON" };
         var cmd = new Command("gemm", "Time the linear layers of sampling shape by shape (rows of each scale x each layer) with random values")
         {
@@ -172,7 +201,8 @@ public static class BenchCommand
             var t = modelConfig.Transformer ?? throw new MvarException("the configuration has no transformer section");
             int b = p.GetValue(batch);
             if (b < 1) throw new MvarException($"--batch must be at least 1, got {b}");
-            var ks = p.GetValue(kernels)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(GemmKernels.Parse).Distinct().ToArray();
+            var ks = p.GetValue(kernels)!.Split(',',
+                StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(GemmKernels.Parse).Distinct().ToArray();
             if (ks.Length == 0) throw new MvarException("--gemm names no kernel");
             string? jsonPath = p.GetValue(json);
             if (jsonPath != null) TokenizerOptions.CheckWritable(jsonPath);
@@ -181,7 +211,9 @@ public static class BenchCommand
             var shapes = GemmShapeBenchmark.SamplingShapes(t, modelConfig.Tokenizer.PatchNums, modelConfig.Tokenizer.VocabSize, b, guided);
             // each shape on every kernel before the next shape: a drifting machine affects them alike
             var timings = shapes.Select(s => ks.Select(k => GemmShapeBenchmark.Time(s, b, p.GetValue(repeats), k)).ToArray()).ToList();
-            var table = new Table().Title($"linear layers of sampling: {t.Arch.Name()}-d{t.Depth}, B={b}{(guided ? ", guided (rows doubled)" : "")}, {TorchSharp.torch.get_num_threads()} threads")
+            var table = new
+                Table().Title($"linear layers of sampling: {t.Arch.Name()}-d{t.Depth}, B={b}{(guided ? ", guided (rows doubled)" : "")}, "
+                + $"{TorchSharp.torch.get_num_threads()} threads")
                 .AddColumns("scale", "layer", "rows x in -> out");
             foreach (var k in ks) table.AddColumns($"{k.Name()} ms", $"{k.Name()} GFLOP/s");
             foreach (var (s, row) in shapes.Zip(timings))
@@ -191,7 +223,8 @@ public static class BenchCommand
             double flops = shapes.Sum(s => s.Flops * s.PerImage) / b;
             var totals = ks.Select((_, i) => timings.Sum(row => row[i].SecondsPerImage)).ToArray();
             for (int i = 0; i < ks.Length; i++)
-                Console.WriteLine($"{ks[i].Name()}: sum per image {totals[i]:F3} s for {flops / 1e9:F1} GFLOP = {flops / totals[i] / 1e9:F1} GFLOP/s" + (i > 0 ? $", {totals[0] / totals[i]:F2}x {ks[0].Name()}'s speed" : ""));
+                Console.WriteLine($"{ks[i].Name()}: sum per image {totals[i]:F3} s for {flops / 1e9:F1} GFLOP = {flops / totals[i] / 1e9:F1} GFLOP/s" + (i > 0
+                    ? $", {totals[0] / totals[i]:F2}x {ks[0].Name()}'s speed" : ""));
             if (jsonPath != null)
             {
                 // the first kernel's timings at the top level (what bench/official_gemm.py and perf_categories.py read), every kernel's under "kernels"
@@ -210,12 +243,17 @@ public static class BenchCommand
     static Command CreateAgreement()
     {
         var models = new ModelOptions();
-        var kernel = new Option<string>("--gemm") { Description = "the approximate GEMM kernel compared with mkl (onednn or int8)", DefaultValueFactory = _ => "int8" };
+        var kernel = new Option<string>("--gemm")
+        {
+            Description = "the approximate GEMM kernel compared with mkl (onednn or int8)",
+            DefaultValueFactory = _ => "int8"
+        };
         var count = new Option<int>("--count") { Description = "samples, the classes balanced", DefaultValueFactory = _ => 1000 };
         var sampling = new SamplingOptionSet("seed of the exact model's first sampling call (call i: seed + i)", randomSeed: false);
         var batch = new Option<int>("--batch") { Description = "samples per sampling call", DefaultValueFactory = _ => 50 };
         var json = new Option<string?>("--json") { Description = "write the per-scale agreement as JSON" };
-        var cmd = new Command("agreement", "Greedy tokens of a packed GEMM kernel against libtorch's sgemm, per scale, teacher-forced on the exact model's tokens")
+        var cmd = new Command("agreement",
+            "Greedy tokens of a packed GEMM kernel against libtorch's sgemm, per scale, teacher-forced on the exact model's tokens")
         {
             kernel, count, batch, json,
         };
@@ -240,7 +278,9 @@ public static class BenchCommand
             var agree = ProgressDisplay.Run("greedy agreement", "samples", n, plainEvery: 200, d =>
                 GreedyAgreement.PerScale(exact, approx, tokenizer, classes, options, p.GetValue(batch), done => d.Report(new WorkProgress(done, n))));
             var sides = config.Tokenizer.PatchNums;
-            Console.WriteLine($"{config.Transformer.Arch.Name()}-d{config.Transformer.Depth}: greedy picks of {k.Name()} equal to mkl's, on the mkl model's samples (teacher-forced; {n} samples, cfg {F(options.Cfg, "G")}, top-k {options.TopK}, top-p {F(options.TopP, "G")}, seed {options.Seed})");
+            Console.WriteLine($"{config.Transformer.Arch.Name()}-d{config.Transformer.Depth}: greedy picks of {k.Name()} equal to mkl's, on the mkl "
+                + $"model's samples (teacher-forced; {n} samples, cfg {F(options.Cfg, "G")}, top-k {options.TopK}, top-p {F(options.TopP, "G")}, seed "
+                + $"{options.Seed})");
             var table = new Table().AddColumns("scale", "positions", "agreement");
             long all = 0; double agreed = 0;
             for (int si = 0; si < sides.Length; si++)
@@ -253,7 +293,12 @@ public static class BenchCommand
             AnsiConsole.Write(table);
             if (jsonPath != null)
             {
-                AtomicFile.WriteAllText(jsonPath, System.Text.Json.JsonSerializer.Serialize(new { command = Cli.CommandLine(), gemm = k.Name(), samples = n, cfg = options.Cfg, top_k = options.TopK, top_p = options.TopP, seed = options.Seed, patch_nums = sides, agreement_per_scale = agree, agreement_all = agreed / all }, ReportJson.Options));
+                AtomicFile.WriteAllText(jsonPath, System.Text.Json.JsonSerializer.Serialize(new
+                {
+                    command = Cli.CommandLine(), gemm = k.Name(), samples = n,
+                    cfg = options.Cfg, top_k = options.TopK, top_p = options.TopP, seed = options.Seed, patch_nums = sides, agreement_per_scale = agree,
+                    agreement_all = agreed / all
+                }, ReportJson.Options));
                 Console.Error.WriteLine($"wrote {jsonPath}");
             }
             return 0;
@@ -262,18 +307,22 @@ public static class BenchCommand
 
     /// <summary>The report's name: the preset (with a --resolution other than its own: "mvar-d16@512") or the config's file name.</summary>
     static string BenchName(string? preset, string? config, int? resolution) =>
-        preset == null ? Path.GetFileName(config!) : resolution is { } r && Presets.FixedResolution(preset) == null && Presets.All.TryGetValue(preset, out var c) && c.Tokenizer.ImageSize != r
+        preset == null ? Path.GetFileName(config!) : resolution is { } r && Presets.FixedResolution(preset) == null && Presets.All.TryGetValue(preset,
+            out var c) && c.Tokenizer.ImageSize != r
             ? $"{preset}@{r}" : preset;
 
     /// <summary>Why no official figure is printed: a ratio only means something measured in one run on this machine.</summary>
-    const string SideBySideHint = "against the official code: bench/side-by-side.sh (both alternating in one run on this machine; figures from other machines or days are not comparable)";
+    const string SideBySideHint =
+        "against the official code: bench/side-by-side.sh (both alternating in one run on this machine; figures from other machines or days are not "
+        + "comparable)";
 
     static string F(double x, string fmt = "F2") => double.IsNaN(x) ? "-" : x.ToString(fmt, CultureInfo.InvariantCulture);
 
     static void Print(SamplingBenchmarkResult r)
     {
         // the heading on a line of its own: as the title of a two-column table it would wrap to the table's width
-        Console.WriteLine($"{r.Name}: {r.Arch}-d{r.Depth}, B={r.Batch}, cfg {F(r.Cfg, "G")}, top-k {r.TopK}, top-p {F(r.TopP, "G")}, {r.Threads} threads, {r.Dtype}, {r.Gemm} GEMM");
+        Console.WriteLine($"{r.Name}: {r.Arch}-d{r.Depth}, B={r.Batch}, cfg {F(r.Cfg, "G")}, top-k {r.TopK}, top-p {F(r.TopP, "G")}, {r.Threads} threads, "
+            + $"{r.Dtype}, {r.Gemm} GEMM");
         var table = new Table().AddColumns("measure", "value");
         void Row(string name, double value, string fmt = "F2") => table.AddRow(name, F(value, fmt));
         Row("seconds per image", r.SecondsPerImage);
@@ -294,7 +343,10 @@ public static class BenchCommand
         Row("fraction of GEMM peak", r.FractionOfGemmPeak, "P0");
         Row("transformer fp32 floor s/image", r.TransformerFloorSeconds);
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine($"median of {r.Repeats} run(s) after {r.Warmup} warm-up ({r.DisturbedRunsDiscarded} disturbed run(s) discarded; others' CPU share in kept runs: {string.Join(" ", r.ForeignCpuSharePerRun.Select(x => x.ToString("P0", CultureInfo.InvariantCulture)))}); decode chunk {r.DecodeChunk}; load average {string.Join(" ", r.LoadAverageStart)} -> {string.Join(" ", r.LoadAverageEnd)}; {Markup.Escape(r.Machine)}");
+        AnsiConsole.MarkupLine($"median of {r.Repeats} run(s) after {r.Warmup} warm-up ({r.DisturbedRunsDiscarded} disturbed run(s) discarded; others' "
+            + $"CPU share in kept runs: {string.Join(" ", r.ForeignCpuSharePerRun.Select(x => x.ToString("P0", CultureInfo.InvariantCulture)))}); decode "
+            + $"chunk {r.DecodeChunk}; load average {string.Join(" ", r.LoadAverageStart)} -> {string.Join(" ", r.LoadAverageEnd)}; "
+            + $"{Markup.Escape(r.Machine)}");
         Console.WriteLine(SideBySideHint);
     }
 
@@ -309,7 +361,8 @@ public static class BenchCommand
                 F(g.SecondsPerStep), F(g.CpuSecondsPerStep), F(g.SecondsPerImage), F(g.PeakRssMb, "F0"), F(g.PeakAboveWeightsAndOptimizerMb, "F0"));
         }
         if (r.Groups.Length > 1)
-            table.AddRow("cycle mean", r.CycleLength.ToString(CultureInfo.InvariantCulture), "", F(r.SecondsPerStep), F(r.CpuSecondsPerStep), F(r.SecondsPerImage),
+            table.AddRow("cycle mean", r.CycleLength.ToString(CultureInfo.InvariantCulture), "", F(r.SecondsPerStep), F(r.CpuSecondsPerStep),
+                F(r.SecondsPerImage),
                 F(r.PeakRssMb, "F0"), F(r.PeakAboveWeightsAndOptimizerMb, "F0"));
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine(Markup.Escape(

@@ -24,12 +24,24 @@ public static class CompareCommand
 {
     public static Command Create()
     {
-        var preset = new Option<string?>("--preset") { Description = $"a shipped model ({string.Join(", ", ShippedModel.Names)}: config, tokenizer, var and mvar weights) or a built-in configuration" };
-        var config = new Option<string?>("--config") { Description = "model configuration JSON instead of --preset (its transformer section serves both models, the arch overridden)" };
+        var preset = new Option<string?>("--preset")
+        {
+            Description =
+            $"a shipped model ({string.Join(", ", ShippedModel.Names)}: config, tokenizer, var and mvar weights) or a built-in configuration"
+        };
+        var config = new Option<string?>("--config")
+        {
+            Description =
+            "model configuration JSON instead of --preset (its transformer section serves both models, the arch overridden)"
+        };
         var vae = new Option<string?>("--vae") { Description = "tokenizer checkpoint (default with a shipped --preset: its tokenizer)" };
         var var = new Option<string?>("--var") { Description = "VAR transformer checkpoint (default with a shipped --preset: its var weights)" };
         var mvar = new Option<string?>("--mvar") { Description = "MVAR transformer checkpoint (default with a shipped --preset: its mvar weights)" };
-        var data = new Option<string>("--data") { Description = "the reference images: fashion-mnist:t10k, an .npz or a folder (as eval's --reference)", DefaultValueFactory = _ => "fashion-mnist:t10k" };
+        var data = new Option<string>("--data")
+        {
+            Description = "the reference images: fashion-mnist:t10k, an .npz or a folder (as eval's --reference)",
+            DefaultValueFactory = _ => "fashion-mnist:t10k"
+        };
         var perClass = new Option<int?>("--per-class") { Description = "images per class and model (default 1000)" };
         var count = new Option<int?>("--count") { Description = "images per model, the classes balanced (instead of --per-class)" };
         var grid = new Option<int>("--grid") { Description = "samples per class in compare.png", DefaultValueFactory = _ => 4 };
@@ -63,7 +75,9 @@ public static class CompareCommand
             using var _ = no_grad();
             using var net = FashionClassifier.Load(p.GetValue(shared.Classifier));
             if (n <= net.FeatureDim)
-                throw new MvarException($"{n} images per model are too few for FID: the {net.FeatureDim}-dimensional features need at least {net.FeatureDim + 1} (--per-class {(net.FeatureDim + numClasses) / numClasses} or --count {net.FeatureDim + 1})");
+                throw new
+                    MvarException($"{n} images per model are too few for FID: the {net.FeatureDim}-dimensional features need at least "
+                    + $"{net.FeatureDim + 1} (--per-class {(net.FeatureDim + numClasses) / numClasses} or --count {net.FeatureDim + 1})");
             using var tokenizer = VqVaeLoader.Load(varConfig.Tokenizer, files.vae);
             using var varModel = ScaleTransformer.Load(varConfig, files.var);
             using var mvarModel = ScaleTransformer.Load(mvarConfig, files.mvar);
@@ -73,11 +87,13 @@ public static class CompareCommand
             if (!cached) Console.Error.WriteLine();
             using (NewDisposeScope()) FeatureStatistics.Of(real, "the reference set");   // fails here, before sampling, when the set is too small
 
-            Console.Error.WriteLine($"loaded VAR and MVAR (depth {varConfig.Transformer.Depth}) and the tokenizer; {n} images per model in batches of {batchSize}; reference {real.shape[0]} images{(cached ? " (cached features)" : "")}");
+            Console.Error.WriteLine($"loaded VAR and MVAR (depth {varConfig.Transformer.Depth}) and the tokenizer; {n} images per model in batches of "
+                + $"{batchSize}; reference {real.shape[0]} images{(cached ? " (cached features)" : "")}");
 
             int? scoreSide = varConfig.Training?.SmallImages == "pad" ? ScoreSide(reference, varConfig.Tokenizer.ImageSize) : null;
             if (scoreSide != null)
-                Console.Error.WriteLine($"the samples ({varConfig.Tokenizer.ImageSize}x{varConfig.Tokenizer.ImageSize}) are centre-cropped to the reference's {scoreSide}x{scoreSide} for scoring (the training data was padded)");
+                Console.Error.WriteLine($"the samples ({varConfig.Tokenizer.ImageSize}x{varConfig.Tokenizer.ImageSize}) are centre-cropped to the "
+                    + $"reference's {scoreSide}x{scoreSide} for scoring (the training data was padded)");
             var done = new Dictionary<string, int>();   // images sampled per model; the display counts both models'
             var runs = ProgressDisplay.Run("sampled (VAR, MVAR)", "images", 2L * n, plainEvery: 500, d =>
                 ModelComparison.Run([("VAR", varModel), ("MVAR", mvarModel)], tokenizer, net, real, new ComparisonOptions
@@ -93,18 +109,21 @@ public static class CompareCommand
                     Command = Cli.CommandLine(), Machine = MachineInfo.CpuModel(), Threads = get_num_threads(),
                     Reference = reference, ReferenceImages = real.shape[0], Features = net.Name,
                     Gemm = kernel.Name(), Cfg = sampling.Cfg, TopK = sampling.TopK, TopP = sampling.TopP, Seed = sampling.Seed ?? 0, Batch = batchSize,
-                    ImagesPerModel = n, Classes = numClasses, ImageSize = varConfig.Tokenizer.ImageSize, ScoredSide = scoreSide ?? varConfig.Tokenizer.ImageSize, Seconds = total.Elapsed.TotalSeconds,
+                    ImagesPerModel = n, Classes = numClasses, ImageSize = varConfig.Tokenizer.ImageSize,
+                    ScoredSide = scoreSide ?? varConfig.Tokenizer.ImageSize, Seconds = total.Elapsed.TotalSeconds,
                     Models = runs.Select(r => r.Figures).ToArray(),
                 };
                 var rows = Rows(report.Models);
                 AtomicFile.WriteAllText(Path.Combine(outDir, "compare.json"), report.ToJson());
                 AtomicFile.WriteAllText(Path.Combine(outDir, "compare.md"), Markdown(report, rows));
-                ComparePlots.Write(runs, Enumerable.Range(0, numClasses).Select(c => varConfig.Transformer.ClassName(c)).ToArray(), Path.Combine(outDir, "compare.png"));
+                ComparePlots.Write(runs, Enumerable.Range(0, numClasses).Select(c => varConfig.Transformer.ClassName(c)).ToArray(), Path.Combine(outDir,
+                    "compare.png"));
                 if (p.GetValue(npz))
                     foreach (var r in runs)
                         Npz.Save(Path.Combine(outDir, $"{r.Figures.Arch}.npz"), new Dictionary<string, Tensor> { ["arr_0"] = r.Images! });
                 Print(report, rows);
-                Console.Error.WriteLine($"wrote compare.md, compare.json, compare.png{(p.GetValue(npz) ? ", var.npz, mvar.npz" : "")} in {outDir} ({total.Elapsed.TotalSeconds:F0} s)");
+                Console.Error.WriteLine($"wrote compare.md, compare.json, compare.png{(p.GetValue(npz) ? ", var.npz, mvar.npz" : "")} in {outDir} "
+                    + $"({total.Elapsed.TotalSeconds:F0} s)");
             }
             finally { foreach (var r in runs) r.Dispose(); }
             return 0;
@@ -175,7 +194,8 @@ public static class CompareCommand
         Row("recall", x => F(x.Recall, "F4"));
         if (m.Any(x => x.ClassAccuracy is not null))
             Row("class accuracy (samples classified as their class)", x => x.ClassAccuracy is double a ? $"{100 * a:F1} %" : "-");
-        Row("seconds per image (transformer + decode)", x => $"{F(x.SecondsPerImage, "F4")} ({F(x.TransformerSecondsPerImage, "F4")} + {F(x.DecodeSecondsPerImage, "F4")})");
+        Row("seconds per image (transformer + decode)",
+            x => $"{F(x.SecondsPerImage, "F4")} ({F(x.TransformerSecondsPerImage, "F4")} + {F(x.DecodeSecondsPerImage, "F4")})");
         Row("peak memory above weights (MB)", x => F(x.PeakAboveWeightsMb, "F0"));
         Row("KV cache per image (MB)", x => F(x.KvCacheBytesPerImage / 1048576.0, "F3"));
         Row("GFLOP per image (transformer)", x => F(x.GflopsPerImage, "F3"));
@@ -191,8 +211,17 @@ public static class CompareCommand
         sb.AppendLine(CultureInfo.InvariantCulture, $"|---|{string.Join("|", r.Models.Select(_ => "---:"))}|");
         foreach (var (label, values) in rows) sb.AppendLine(CultureInfo.InvariantCulture, $"| {label} | {string.Join(" | ", values)} |");
         sb.AppendLine();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"Sampling: cfg {r.Cfg.ToString(CultureInfo.InvariantCulture)}, top-k {r.TopK}, top-p {r.TopP.ToString(CultureInfo.InvariantCulture)}, seed {r.Seed} (batch i: seed + i), batch {r.Batch}, {r.Classes} classes balanced; both models got the same classes and seeds and took turns batch by batch.");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"Metrics: features of {r.Features} against {r.ReferenceImages} reference images ({r.Reference}){(r.ScoredSide < r.ImageSize ? $", the {r.ImageSize}x{r.ImageSize} samples centre-cropped to the reference's {r.ScoredSide}x{r.ScoredSide} (the training data was padded)" : "")}; KV cache measured at batch {r.Batch}; FLOPs analytic (matmuls only); memory: peak resident size during sampling above that before it (first two batches).");
+        sb.AppendLine(CultureInfo.InvariantCulture,
+            $"Sampling: cfg {r.Cfg.ToString(CultureInfo.InvariantCulture)}, top-k {r.TopK}, top-p {r.TopP.ToString(CultureInfo.InvariantCulture)}, seed "
+            + $"{r.Seed} (batch i: seed + i), batch {r.Batch}, {r.Classes} classes balanced; both models got the same classes and seeds and took turns "
+            + $"batch by batch.");
+        string cropped = r.ScoredSide < r.ImageSize
+            ? $", the {r.ImageSize}x{r.ImageSize} samples centre-cropped to the reference's {r.ScoredSide}x{r.ScoredSide} (the training data was padded)"
+            : "";
+        sb.AppendLine(CultureInfo.InvariantCulture,
+            $"Metrics: features of {r.Features} against {r.ReferenceImages} reference images "
+            + $"({r.Reference}){cropped}; KV cache measured at batch {r.Batch}; FLOPs analytic (matmuls only); "
+            + $"memory: peak resident size during sampling above that before it (first two batches).");
         sb.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Command: `{r.Command}`").AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"Machine: {r.Machine}; {r.Threads} torch threads; {r.Gemm} GEMM; total {r.Seconds:F0} s.");
         return sb.ToString();

@@ -24,14 +24,24 @@ public static partial class CurveCommand
 
     public static Command Create()
     {
-        var run = new Option<string[]>("--run") { Description = "NAME=RUN_FOLDER, repeated: a transformer run trained with --snapshot-every (its config.json and snapshots/)", AllowMultipleArgumentsPerToken = false };
+        var run = new Option<string[]>("--run")
+        {
+            Description =
+            "NAME=RUN_FOLDER, repeated: a transformer run trained with --snapshot-every (its config.json and snapshots/)",
+            AllowMultipleArgumentsPerToken = false
+        };
         var fromCsv = new Option<string?>("--from-csv") { Description = "draw curve.png again from a curve.csv (no sampling) instead of --run" };
         var vae = new Option<string?>("--vae") { Description = "the runs' tokenizer checkpoint (default: the shipped fashion-mnist tokenizer)" };
-        var data = new Option<string>("--data") { Description = "the reference images: fashion-mnist:t10k, an .npz or a folder (as eval's --reference)", DefaultValueFactory = _ => "fashion-mnist:t10k" };
+        var data = new Option<string>("--data")
+        {
+            Description = "the reference images: fashion-mnist:t10k, an .npz or a folder (as eval's --reference)",
+            DefaultValueFactory = _ => "fashion-mnist:t10k"
+        };
         var count = new Option<int>("--count") { Description = "images per snapshot, the classes balanced", DefaultValueFactory = _ => 2000 };
         var output = new Option<string>("--out") { Description = "folder for curve.csv and curve.png", Required = true };
         var shared = new ScoredSamplingOptions();
-        var cmd = new Command("curve", "learning curves: FID, IS, precision, recall and class accuracy of every snapshot of transformer runs against their training wall-clock")
+        var cmd = new Command("curve",
+            "learning curves: FID, IS, precision, recall and class accuracy of every snapshot of transformer runs against their training wall-clock")
         {
             run, fromCsv, vae, data, count, output,
         };
@@ -53,7 +63,8 @@ public static partial class CurveCommand
             var configs = runs.Select(r => (r.Name, r.Dir, Config: LearningCurve.ConfigOf(r.Dir), Snapshots: SnapshotsOf(r.Dir))).ToList();
             foreach (var r in runs)
                 if (LearningCurve.StartingClock(r.Dir) is { Parent: string parent } start)
-                    Console.Error.WriteLine($"note: {r.Name} started from the final weights of {parent}: its clocks include that run's {start.WallSeconds:F0} s ({start.CpuSeconds:F0} CPU-s)");
+                    Console.Error.WriteLine($"note: {r.Name} started from the final weights of {parent}: its clocks include that run's "
+                        + $"{start.WallSeconds:F0} s ({start.CpuSeconds:F0} CPU-s)");
             var tok = configs[0].Config.Tokenizer;
             foreach (var c in configs.Skip(1))
                 if (c.Config.Tokenizer.VocabSize != tok.VocabSize || !c.Config.Tokenizer.PatchNums.SequenceEqual(tok.PatchNums))
@@ -71,7 +82,8 @@ public static partial class CurveCommand
             var total = Stopwatch.StartNew();
             using var _ = no_grad();
             using var net = FashionClassifier.Load(p.GetValue(shared.Classifier));
-            if (n <= net.FeatureDim) throw new MvarException($"--count {n} is too few for FID with {net.FeatureDim}-dimensional features: at least {net.FeatureDim + 1}");
+            if (n <= net.FeatureDim) throw new
+                MvarException($"--count {n} is too few for FID with {net.FeatureDim}-dimensional features: at least {net.FeatureDim + 1}");
             using var tokenizer = VqVaeLoader.Load(tok, vaePath);
             var (real, cached) = SampleEvaluation.ReferenceFeatures(net, reference, p.GetValue(shared.CacheDir), msg => Console.Error.Write($"\r{msg}   "));
             using var _r = real;
@@ -90,7 +102,8 @@ public static partial class CurveCommand
                     done++;
                     double eta = total.Elapsed.TotalSeconds / done * (all - done);
                     Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"[{done}/{all}] {pt.Run} step {pt.Step} ({pt.WallSeconds / 60:F1} training min): FID {pt.Fid:F2}, IS {pt.IsMean:F2}, recall {pt.Recall:F3}{(pt.ClassAccuracy is double a ? $", class accuracy {100 * a:F1} %" : "")}; ETA {Cli.Clock(eta)}"));
+                        $"[{done}/{all}] {pt.Run} step {pt.Step} ({pt.WallSeconds / 60:F1} training min): FID {pt.Fid:F2}, IS {pt.IsMean:F2}, recall "
+                            + $"{pt.Recall:F3}{(pt.ClassAccuracy is double a ? $", class accuracy {100 * a:F1} %" : "")}; ETA {Cli.Clock(eta)}"));
                 }));
             AtomicFile.WriteAllText(Path.Combine(outDir, "curve.csv"), LearningCurve.Csv(points));
             Plot(points, n, Path.Combine(outDir, "curve.png"));

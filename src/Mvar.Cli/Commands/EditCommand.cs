@@ -15,13 +15,25 @@ public static class EditCommand
         var image = new Argument<string>("IMAGE") { Description = "the image to edit (PNG/JPEG; resized and centre-cropped to the model's size)" };
         var box = new Option<string?>("--box") { Description = "the region as x0,y0,x1,y1, fractions of the (cropped) image in [0, 1]" };
         var mask = new Option<string?>("--mask") { Description = "the region as a mask image of the same size as IMAGE: white = region, black = the rest" };
-        var mode = new Option<string>("--mode") { Description = "inpaint: regenerate the region, keep the rest; outpaint: keep the region, regenerate the rest", DefaultValueFactory = _ => "inpaint" };
+        var mode = new Option<string>("--mode")
+        {
+            Description =
+            "inpaint: regenerate the region, keep the rest; outpaint: keep the region, regenerate the rest", DefaultValueFactory = _ => "inpaint"
+        };
         var cls = new Option<string?>("--class") { Description = "edit the region towards this class id" };
         var noClass = new Option<bool>("--no-class") { Description = "plain in/out-painting with the unconditional (\"no class\") row (the default)" };
         var count = new Option<int>("--count") { Description = "number of edits (different draws)", DefaultValueFactory = _ => 1 };
         var sampling = new SamplingOptionSet("generator seed (same seed, same edits)", randomSeed: true, smooth: true);
-        var output = new Option<string>("--out") { Description = "the PNG to write: input, mask (white = generated tokens), then the edits, side by side", Required = true };
-        var tokensOut = new Option<string?>("--tokens-out") { Description = "also write the edits' tokens (JSON, as sample --tokens-out; \"no class\" is class num_classes)" };
+        var output = new Option<string>("--out")
+        {
+            Description = "the PNG to write: input, mask (white = generated tokens), then the edits, side by side",
+            Required = true
+        };
+        var tokensOut = new Option<string?>("--tokens-out")
+        {
+            Description =
+            "also write the edits' tokens (JSON, as sample --tokens-out; \"no class\" is class num_classes)"
+        };
         var cmd = new Command("edit", "Zero-shot editing (in-painting, out-painting, class-conditional editing) with a VAR or MVAR checkpoint")
         {
             image, box, mask, mode, cls, noClass, count, output, tokensOut,

@@ -12,12 +12,33 @@ namespace Mvar.Cli.Commands;
 public sealed class ModelOptions
 {
     public readonly Option<string?> Config = new("--config") { Description = "model configuration JSON (tokenizer and transformer sections)" };
-    public readonly Option<string?> Preset = new("--preset") { Description = $"a shipped model ({string.Join(", ", ShippedModel.Names)}: config and weights) or a built-in configuration: {string.Join(", ", Presets.All.Keys.Where(k => Presets.All[k].Transformer != null))}" };
-    public readonly Option<string?> Vae = new("--vae") { Description = "tokenizer checkpoint (VQ-VAE state dict; default with a shipped --preset: its tokenizer)" };
-    public readonly Option<string?> Model = new("--model") { Description = "transformer checkpoint (VAR or MVAR state dict; default with a shipped --preset: its transformer of the chosen --arch)" };
-    public readonly Option<string?> Key = new("--key") { Description = "key path of the state dict inside the model checkpoint, e.g. mvar_wo_ddp or trainer/mvar_wo_ddp" };
+    public readonly Option<string?> Preset = new("--preset")
+    {
+        Description =
+        $"a shipped model ({string.Join(", ", ShippedModel.Names)}: config and weights) or a built-in configuration: "
+        + $"{string.Join(", ", Presets.All.Keys.Where(k => Presets.All[k].Transformer != null))}"
+    };
+    public readonly Option<string?> Vae = new("--vae")
+    {
+        Description =
+        "tokenizer checkpoint (VQ-VAE state dict; default with a shipped --preset: its tokenizer)"
+    };
+    public readonly Option<string?> Model = new("--model")
+    {
+        Description =
+        "transformer checkpoint (VAR or MVAR state dict; default with a shipped --preset: its transformer of the chosen --arch)"
+    };
+    public readonly Option<string?> Key = new("--key")
+    {
+        Description =
+        "key path of the state dict inside the model checkpoint, e.g. mvar_wo_ddp or trainer/mvar_wo_ddp"
+    };
     public readonly Option<int?> Resolution = NewResolutionOption();
-    public readonly Option<string?> Arch = new("--arch") { Description = "override the configuration's architecture: var or mvar (a VAR checkpoint can be sampled as MVAR and back)" };
+    public readonly Option<string?> Arch = new("--arch")
+    {
+        Description =
+        "override the configuration's architecture: var or mvar (a VAR checkpoint can be sampled as MVAR and back)"
+    };
 
     public void AddTo(Command cmd)
     {

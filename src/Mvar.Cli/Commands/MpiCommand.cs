@@ -52,7 +52,8 @@ public static class MpiCommand
             double ms = times.Order().ElementAt(2);
 
             var line = string.Create(CultureInfo.InvariantCulture,
-                $"rank {comm.Rank} of {comm.Size} on {Environment.MachineName} (local {comm.LocalRank} of {comm.LocalSize}): allreduce {buffer[0]:R} {buffer[n - 1]:R}; weights before {before:R} after {after:R}; {mb} MB all-reduce {ms:F1} ms (median of 5)");
+                $"rank {comm.Rank} of {comm.Size} on {Environment.MachineName} (local {comm.LocalRank} of {comm.LocalSize}): allreduce {buffer[0]:R} "
+                    + $"{buffer[n - 1]:R}; weights before {before:R} after {after:R}; {mb} MB all-reduce {ms:F1} ms (median of 5)");
             Console.WriteLine(line);
             return 0;
         }));

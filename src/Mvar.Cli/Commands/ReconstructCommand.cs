@@ -15,17 +15,36 @@ public static class ReconstructCommand
     public static Command Create()
     {
         var tok = new TokenizerOptions();
-        var image = new Argument<string?>("IMAGE") { Description = "a PNG/JPEG image (resized and centre-cropped to the tokenizer's size)", Arity = ArgumentArity.ZeroOrOne };
+        var image = new Argument<string?>("IMAGE")
+        {
+            Description = "a PNG/JPEG image (resized and centre-cropped to the tokenizer's size)",
+            Arity = ArgumentArity.ZeroOrOne
+        };
         var output = new Option<string?>("--out") { Description = "the reconstructed image (PNG)" };
-        var progression = new Option<string?>("--progression") { Description = "also write a strip (PNG) of the images decoded from the first 1, 2, ..., K scales" };
-        var data = new Option<string?>("--data") { Description = "reconstruct a data set instead of IMAGE (fashion-mnist[:t10k], idx:DIR[:split], image folder), prepared as for the token cache (centre crop; small images padded or resized as the config's training section says)" };
-        var npz = new Option<string?>("--npz") { Description = "with --data: the reconstructions as .npz (arr_0: uint8 N x H x W x C, as sample --npz writes and mvar eval reads)" };
+        var progression = new Option<string?>("--progression")
+        {
+            Description =
+            "also write a strip (PNG) of the images decoded from the first 1, 2, ..., K scales"
+        };
+        var data = new Option<string?>("--data")
+        {
+            Description =
+            "reconstruct a data set instead of IMAGE (fashion-mnist[:t10k], idx:DIR[:split], image folder), prepared as for the token cache (centre crop; "
+            + "small images padded or resized as the config's training section says)"
+        };
+        var npz = new Option<string?>("--npz")
+        {
+            Description =
+            "with --data: the reconstructions as .npz (arr_0: uint8 N x H x W x C, as sample --npz writes and mvar eval reads)"
+        };
         var limit = new Option<int?>("--limit") { Description = "with --data: only the first N images" };
-        var cmd = new Command("reconstruct", "Tokenize an image (or a data set) and decode the tokens back to images") { image, output, progression, data, npz, limit };
+        var cmd = new Command("reconstruct", "Tokenize an image (or a data set) and decode the tokens back to images") { image, output, progression, data,
+            npz, limit };
         tok.AddTo(cmd);
         return cmd.WithAction(p =>
         {
-            if (p.GetValue(data) is string spec) return ReconstructDataSet(p, tok, spec, p.GetValue(npz), p.GetValue(limit), p.GetValue(image), p.GetValue(output));
+            if (p.GetValue(data) is string spec) return ReconstructDataSet(p, tok, spec, p.GetValue(npz), p.GetValue(limit), p.GetValue(image),
+                p.GetValue(output));
             string file = p.GetValue(image) ?? throw new MvarException("give an IMAGE to reconstruct (or --data SET --npz OUT)");
             string outPath = p.GetValue(output) ?? throw new MvarException("give --out OUT.png");
             string? stripPath = p.GetValue(progression);

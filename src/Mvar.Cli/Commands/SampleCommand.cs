@@ -14,15 +14,36 @@ public static class SampleCommand
     public static Command Create()
     {
         var models = new ModelOptions();
-        var classes = new Option<string?>("--class") { Description = "comma-separated class ids, e.g. 3,7, or all (one sample each, times --count; default: all when the model has at most 16 classes)" };
-        var random = new Option<bool>("--random-classes") { Description = "draw the classes at random from the seeded generator (the default without --class for models of more than 16 classes)" };
-        var count = new Option<int?>("--count") { Description = "samples per class with --class (default 1); number of samples with random classes (default 4)" };
+        var classes = new Option<string?>("--class")
+        {
+            Description =
+            "comma-separated class ids, e.g. 3,7, or all (one sample each, times --count; default: all when the model has at most 16 classes)"
+        };
+        var random = new Option<bool>("--random-classes")
+        {
+            Description =
+            "draw the classes at random from the seeded generator (the default without --class for models of more than 16 classes)"
+        };
+        var count = new Option<int?>("--count")
+        {
+            Description =
+            "samples per class with --class (default 1); number of samples with random classes (default 4)"
+        };
         var sampling = new SamplingOptionSet("generator seed (same seed, same images; torch-compatible draws)", randomSeed: true, smooth: true);
         var output = new Option<string>("--out") { Description = "the image grid to write (PNG)", DefaultValueFactory = _ => "samples.png" };
         var tokensOut = new Option<string?>("--tokens-out") { Description = "also write the sampled tokens (JSON)" };
         var progression = new Option<string?>("--progression") { Description = "also write a grid (PNG): one row per sample, one column per scale" };
-        var npz = new Option<string?>("--npz") { Description = "also write the samples as .npz (arr_0: uint8 N x H x W x 3, the layout of OpenAI's evaluation suite and of mvar eval)" };
-        var dtype = new Option<string>("--dtype") { Description = "transformer compute type: float32 (exact, the default) or bf16 (faster on CPUs with bf16 support, approximate)", DefaultValueFactory = _ => "float32" };
+        var npz = new Option<string?>("--npz")
+        {
+            Description =
+            "also write the samples as .npz (arr_0: uint8 N x H x W x 3, the layout of OpenAI's evaluation suite and of mvar eval)"
+        };
+        var dtype = new Option<string>("--dtype")
+        {
+            Description =
+            "transformer compute type: float32 (exact, the default) or bf16 (faster on CPUs with bf16 support, approximate)",
+            DefaultValueFactory = _ => "float32"
+        };
         var gemm = BenchCommand.GemmOption();
         var cmd = new Command("sample", "Generate class-conditional images with a VAR or MVAR checkpoint")
         {
@@ -50,7 +71,8 @@ public static class SampleCommand
             using var _t = tokenizer;
             using var _m = transformer;
             if (computeType != ScalarType.Float32) transformer.ToComputeType(computeType);
-            Console.Error.WriteLine($"loaded {t.Arch.Name()} (depth {t.Depth}, {transformer.ParameterCount() / 1e6:F1}M parameters) in {total.Elapsed.TotalSeconds:F1}s");
+            Console.Error.WriteLine($"loaded {t.Arch.Name()} (depth {t.Depth}, {transformer.ParameterCount() / 1e6:F1}M parameters) in "
+                + $"{total.Elapsed.TotalSeconds:F1}s");
             if (kernel != Mvar.Kernels.GemmKernel.Mkl) transformer.UseGemm(kernel, inferenceOnly: true);
             var sampler = new ScaleSampler(transformer, tokenizer);
 
@@ -76,7 +98,8 @@ public static class SampleCommand
             }
             foreach (var s in perScale) s.Dispose();
             Console.Error.WriteLine($"wrote {outPath}: {ClassSummary.Of(result.Classes)}, seed {result.Seed}, "
-                + $"total {total.Elapsed.TotalSeconds:F1}s" + (tokensPath != null ? $"; tokens in {tokensPath}" : "") + (npzPath != null ? $"; arrays in {npzPath}" : "") + (progressionPath != null ? $"; progression in {progressionPath}" : ""));
+                + $"total {total.Elapsed.TotalSeconds:F1}s" + (tokensPath != null ? $"; tokens in {tokensPath}" : "") + (npzPath != null
+                    ? $"; arrays in {npzPath}" : "") + (progressionPath != null ? $"; progression in {progressionPath}" : ""));
             return 0;
         });
     }

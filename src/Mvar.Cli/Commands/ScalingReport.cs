@@ -19,10 +19,12 @@ public static class ScalingReport
     {
         static string F(double x, string fmt) => double.IsNaN(x) ? "-" : x.ToString(fmt, CultureInfo.InvariantCulture);
         var sb = new StringBuilder();
-        sb.AppendLine("| model | px | last scale | keys/query | s/image | transformer s | decode s | last-scale transformer s | attention us/token/block | attention MFLOP/token/block | KV cache MB | transformer peak above load MB | decode peak above load MB |");
+        sb.AppendLine("| model | px | last scale | keys/query | s/image | transformer s | decode s | last-scale transformer s | attention us/token/block "
+            + "| attention MFLOP/token/block | KV cache MB | transformer peak above load MB | decode peak above load MB |");
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in Ordered(results))
-            sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.Arch}-d{r.Depth} | {r.ImageSize} | {r.LastScaleSide}x{r.LastScaleSide} ({r.LastScaleTokens}) | {r.LastScaleKeysPerQuery} | " +
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"| {r.Arch}-d{r.Depth} | {r.ImageSize} | {r.LastScaleSide}x{r.LastScaleSide} ({r.LastScaleTokens}) | {r.LastScaleKeysPerQuery} | " +
                           $"{F(r.SecondsPerImage, "F2")} | {F(r.TransformerSeconds, "F2")} | {F(r.DecodeSeconds, "F2")} | " +
                           $"{F(r.ScaleSeconds.Length > 0 ? r.ScaleSeconds[^1] : double.NaN, "F2")} | {F(r.LastScaleAttentionMicrosecondsPerToken, "F3")} | " +
                           $"{F(r.LastScaleAttentionMflopPerToken, "F2")} | {F(r.KvCacheBytes / 1048576.0, "F1")} | " +

@@ -12,7 +12,11 @@ public sealed class ScoredSamplingOptions
 {
     public readonly SamplingOptionSet Sampling = new("seed of the first batch (batch i uses seed + i, for every model)", randomSeed: false);
     public readonly Option<int> Batch = new("--batch") { Description = "images per sampling call", DefaultValueFactory = _ => 50 };
-    public readonly Option<string?> Classifier = new("--classifier") { Description = $"weights of the feature network (default: {FashionClassifier.ShippedWeights})" };
+    public readonly Option<string?> Classifier = new("--classifier")
+    {
+        Description =
+        $"weights of the feature network (default: {FashionClassifier.ShippedWeights})"
+    };
     public readonly Option<string?> CacheDir = new("--cache-dir") { Description = "where reference features are cached (default ~/.cache/mvar)" };
 
     public void AddTo(Command c)

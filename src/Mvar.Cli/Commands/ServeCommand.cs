@@ -13,13 +13,34 @@ public static class ServeCommand
     public static Command Create()
     {
         var models = new ModelOptions();
-        var host = new Option<string>("--host") { Description = "address to listen on (loopback by default; 0.0.0.0 exposes the server)", DefaultValueFactory = _ => "127.0.0.1" };
+        var host = new Option<string>("--host")
+        {
+            Description = "address to listen on (loopback by default; 0.0.0.0 exposes the server)",
+            DefaultValueFactory = _ => "127.0.0.1"
+        };
         var port = new Option<int>("--port") { Description = "port (0: a free one, printed at start)", DefaultValueFactory = _ => 8080 };
-        var threads = new Option<int>("--threads") { Description = "libtorch threads of the one generation worker (default: the CPU count)", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var queue = new Option<int>("--queue") { Description = "requests that may wait; more are answered 429 with Retry-After", DefaultValueFactory = _ => 32 };
-        var maxBatch = new Option<int>("--max-batch") { Description = "most samples per batch: waiting requests with the same arch/cfg/top-k/top-p share one forward pass per scale (1: no batching)", DefaultValueFactory = _ => 16 };
+        var threads = new Option<int>("--threads")
+        {
+            Description = "libtorch threads of the one generation worker (default: the CPU count)",
+            DefaultValueFactory = _ => Environment.ProcessorCount
+        };
+        var queue = new Option<int>("--queue")
+        {
+            Description = "requests that may wait; more are answered 429 with Retry-After",
+            DefaultValueFactory = _ => 32
+        };
+        var maxBatch = new Option<int>("--max-batch")
+        {
+            Description =
+            "most samples per batch: waiting requests with the same arch/cfg/top-k/top-p share one forward pass per scale (1: no batching)",
+            DefaultValueFactory = _ => 16
+        };
         var maxCount = new Option<int>("--max-count") { Description = "most samples one request may ask for", DefaultValueFactory = _ => 16 };
-        var timeout = new Option<double>("--timeout") { Description = "seconds a request may take, queue wait included (then 504)", DefaultValueFactory = _ => 120 };
+        var timeout = new Option<double>("--timeout")
+        {
+            Description = "seconds a request may take, queue wait included (then 504)",
+            DefaultValueFactory = _ => 120
+        };
         var cmd = new Command("serve", "Serve an HTTP API and a web page that show samples forming scale by scale")
         {
             host, port, threads, queue, maxBatch, maxCount, timeout,
@@ -41,7 +62,8 @@ public static class ServeCommand
             using var _ = no_grad();
             using var served = Load(models, p, config);
             var app = ServeApp.StartAsync(served, settings, log: Console.Error).GetAwaiter().GetResult();
-            Console.Error.WriteLine($"mvar: serving {string.Join(" and ", served.Transformers.Keys)} ({served.ImageSize}x{served.ImageSize}, {served.NumClasses} classes, "
+            Console.Error.WriteLine($"mvar: serving {string.Join(" and ", served.Transformers.Keys)} ({served.ImageSize}x{served.ImageSize}, "
+                + $"{served.NumClasses} classes, "
                 + $"{nThreads} thread(s), batches of up to {settings.MaxBatch} samples) on {app.Address} (Ctrl-C stops)");
             app.WaitForShutdownAsync().GetAwaiter().GetResult();
             app.DisposeAsync().AsTask().GetAwaiter().GetResult();
@@ -74,7 +96,8 @@ public static class ServeCommand
         var vqvae = VqVaeLoader.Load(config.Tokenizer, vae);
         try
         {
-            foreach (var arch in archs) loaded[arch.Name()] = ScaleTransformer.Load(config.WithArch(arch), shipped.TransformerPath(arch), p.GetValue(models.Key));
+            foreach (var arch in archs) loaded[arch.Name()] = ScaleTransformer.Load(config.WithArch(arch), shipped.TransformerPath(arch),
+                p.GetValue(models.Key));
             return new ServedModels(config, vqvae, loaded, names);
         }
         catch

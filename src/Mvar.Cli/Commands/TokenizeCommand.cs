@@ -11,7 +11,11 @@ public static class TokenizeCommand
     public static Command Create()
     {
         var tok = new TokenizerOptions();
-        var images = new Argument<string[]>("IMAGE") { Description = "PNG/JPEG images (resized and centre-cropped to the tokenizer's size)", Arity = ArgumentArity.OneOrMore };
+        var images = new Argument<string[]>("IMAGE")
+        {
+            Description = "PNG/JPEG images (resized and centre-cropped to the tokenizer's size)",
+            Arity = ArgumentArity.OneOrMore
+        };
         var output = new Option<string>("--tokens-out") { Description = "the token file to write (JSON)", Required = true };
         var cmd = new Command("tokenize", "Encode images into VAR's multi-scale token maps") { images, output };
         tok.AddTo(cmd);

@@ -18,15 +18,27 @@ public static class TokenizerEvalCommand
     public static Command Create()
     {
         var tok = new TokenizerOptions();
-        var data = new Option<string>("--data") { Description = "the images to reconstruct: fashion-mnist (train split), fashion-mnist:t10k, idx:DIR[:split] or an image folder (one sub-folder per class), pre-processed as the model's training data (centre crop; small images padded or resized as the config's training section says)", DefaultValueFactory = _ => "fashion-mnist" };
+        var data = new Option<string>("--data")
+        {
+            Description =
+            "the images to reconstruct: fashion-mnist (train split), fashion-mnist:t10k, idx:DIR[:split] or an image folder (one sub-folder per class), "
+            + "pre-processed as the model's training data (centre crop; small images padded or resized as the config's training section says)",
+            DefaultValueFactory = _ => "fashion-mnist"
+        };
         var limit = new Option<int>("--limit") { Description = "reconstruct the first N images", DefaultValueFactory = _ => 10_000 };
-        var reference = new Option<string?>("--reference") { Description = "the real images the reconstructions are scored against (rFID, IS, precision, recall): fashion-mnist-test (the default for Fashion-MNIST data), an .npz, a folder, or none" };
+        var reference = new Option<string?>("--reference")
+        {
+            Description =
+            "the real images the reconstructions are scored against (rFID, IS, precision, recall): fashion-mnist-test (the default for Fashion-MNIST "
+            + "data), an .npz, a folder, or none"
+        };
         var batch = new Option<int?>("--batch") { Description = "images per encode/decode call (default about 256k pixels: 250 at 32x32)" };
         var classifier = new Option<string?>("--classifier") { Description = $"weights of the feature network (default: {FashionClassifier.ShippedWeights})" };
         var cacheDir = new Option<string?>("--cache-dir") { Description = "where reference features are cached (default ~/.cache/mvar)" };
         var json = new Option<string?>("--json") { Description = "also write the report as JSON" };
         var grid = new Option<string?>("--grid") { Description = "a PNG of the first 16 originals (top row) over their reconstructions" };
-        var cmd = new Command("tokenizer", "Measure a tokenizer's reconstructions of a data set: PSNR, SSIM, rFID, IS, precision, recall, codebook usage and perplexity per scale")
+        var cmd = new Command("tokenizer",
+            "Measure a tokenizer's reconstructions of a data set: PSNR, SSIM, rFID, IS, precision, recall, codebook usage and perplexity per scale")
         {
             data, limit, reference, batch, classifier, cacheDir, json, grid,
         };
@@ -50,7 +62,9 @@ public static class TokenizerEvalCommand
             using var vae = tok.Load(p);
             using var net = refSpec != null ? FashionClassifier.Load(p.GetValue(classifier)) : null;
             if (net != null && set.Count <= net.FeatureDim)
-                throw new MvarException($"{set.Count} images are too few for rFID: the {net.FeatureDim}-dimensional features need at least {net.FeatureDim + 1} (--limit {net.FeatureDim + 1}, or --reference none for PSNR, SSIM and codebook usage only)");
+                throw new
+                    MvarException($"{set.Count} images are too few for rFID: the {net.FeatureDim}-dimensional features need at least {net.FeatureDim + 1} "
+                    + $"(--limit {net.FeatureDim + 1}, or --reference none for PSNR, SSIM and codebook usage only)");
             Tensor? real = null;
             if (net != null)
             {
@@ -60,7 +74,8 @@ public static class TokenizerEvalCommand
                 using (NewDisposeScope()) FeatureStatistics.Of(real, "the reference set");   // fails here, before the reconstructions, when it is too small
             }
             using var _real = real;
-            Console.Error.WriteLine($"reconstructing {set.Count} images of {spec} ({config.Tokenizer.ImageSize}x{config.Tokenizer.ImageSize}, batches of {B}){(refSpec != null ? $"; reference {refSpec} ({real!.shape[0]} images)" : "")}");
+            Console.Error.WriteLine($"reconstructing {set.Count} images of {spec} ({config.Tokenizer.ImageSize}x{config.Tokenizer.ImageSize}, batches of "
+                + $"{B}){(refSpec != null ? $"; reference {refSpec} ({real!.shape[0]} images)" : "")}");
             using var result = ProgressDisplay.Run("reconstructed", "images", set.Count, plainEvery: 1000, d =>
                 TokenizerEvaluation.Run(vae, new ImageBatches(set, Preprocess.Of(config)), new TokenizerEvaluationOptions
                 {
@@ -83,7 +98,8 @@ public static class TokenizerEvalCommand
                 int k = (int)result.Originals.shape[0];
                 ImageFiles.SaveGrid([.. ImageFiles.Unbatch(result.Originals), .. ImageFiles.Unbatch(result.Reconstructions)], gridPath, columns: k);
             }
-            Console.Error.WriteLine($"{report.Images} images in {report.Seconds:F1} s{(p.GetValue(json) != null ? $"; wrote {p.GetValue(json)}" : "")}{(p.GetValue(grid) != null ? $"; wrote {p.GetValue(grid)}" : "")}");
+            Console.Error.WriteLine($"{report.Images} images in {report.Seconds:F1} "
+                + $"s{(p.GetValue(json) != null ? $"; wrote {p.GetValue(json)}" : "")}{(p.GetValue(grid) != null ? $"; wrote {p.GetValue(grid)}" : "")}");
             return 0;
         });
     }
@@ -99,7 +115,8 @@ public static class TokenizerEvalCommand
     static void Print(TokenizerReport r)
     {
         var table = new Table().Title(Markup.Escape($"tokenizer {r.TokenizerSha256} on {r.Images} images of {r.Data}")).AddColumns("metric", "value");
-        table.AddRow(Markup.Escape("PSNR (dB, [0,1], mean of per-image)"), double.IsPositiveInfinity(r.PsnrDb) ? "inf (all exact)" : F(r.PsnrDb, "F2") + (r.PsnrIdenticalImages > 0 ? $" ({r.PsnrIdenticalImages} exact, left out)" : ""));
+        table.AddRow(Markup.Escape("PSNR (dB, [0,1], mean of per-image)"), double.IsPositiveInfinity(r.PsnrDb) ? "inf (all exact)" : F(r.PsnrDb,
+            "F2") + (r.PsnrIdenticalImages > 0 ? $" ({r.PsnrIdenticalImages} exact, left out)" : ""));
         table.AddRow("SSIM (11x11 Gaussian, grey/luma)", F(r.Ssim, "F4"));
         if (r.Reference != null)
         {
@@ -116,9 +133,11 @@ public static class TokenizerEvalCommand
         var codes = new Table().Title($"codebook usage ({r.VocabSize} codes)").AddColumns("scale", "tokens", "codes used", "usage %", "perplexity");
         foreach (var c in codes.Columns.Skip(1)) c.RightAligned();
         foreach (var s in r.CodebookPerScale)
-            codes.AddRow($"{s.Scale} ({s.Side}x{s.Side})", s.Tokens.ToString(CultureInfo.InvariantCulture), s.UsedCodes.ToString(CultureInfo.InvariantCulture), F(s.UsagePercent, "F1"), F(s.Perplexity, "F1"));
+            codes.AddRow($"{s.Scale} ({s.Side}x{s.Side})", s.Tokens.ToString(CultureInfo.InvariantCulture),
+                s.UsedCodes.ToString(CultureInfo.InvariantCulture), F(s.UsagePercent, "F1"), F(s.Perplexity, "F1"));
         var a = r.CodebookAllScales;
-        codes.AddRow("all", a.Tokens.ToString(CultureInfo.InvariantCulture), a.UsedCodes.ToString(CultureInfo.InvariantCulture), F(a.UsagePercent, "F1"), F(a.Perplexity, "F1"));
+        codes.AddRow("all", a.Tokens.ToString(CultureInfo.InvariantCulture), a.UsedCodes.ToString(CultureInfo.InvariantCulture), F(a.UsagePercent, "F1"),
+            F(a.Perplexity, "F1"));
         AnsiConsole.Write(codes);
     }
 }

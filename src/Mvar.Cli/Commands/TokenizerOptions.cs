@@ -8,9 +8,17 @@ namespace Mvar.Cli.Commands;
 public sealed class TokenizerOptions
 {
     public readonly Option<string?> Config = new("--config") { Description = "model configuration JSON (needs a \"tokenizer\" section)" };
-    public readonly Option<string?> Preset = new("--preset") { Description = $"a shipped model ({string.Join(", ", ShippedModel.Names)}) or a built-in configuration: {string.Join(", ", Presets.All.Keys)}" };
+    public readonly Option<string?> Preset = new("--preset")
+    {
+        Description =
+        $"a shipped model ({string.Join(", ", ShippedModel.Names)}) or a built-in configuration: {string.Join(", ", Presets.All.Keys)}"
+    };
     public readonly Option<int?> Resolution = ModelOptions.NewResolutionOption();
-    public readonly Option<string?> Vae = new("--vae") { Description = "tokenizer checkpoint (VQ-VAE state dict, e.g. vae_ch160v4096z32.pth; default with a shipped --preset: its tokenizer)" };
+    public readonly Option<string?> Vae = new("--vae")
+    {
+        Description =
+        "tokenizer checkpoint (VQ-VAE state dict, e.g. vae_ch160v4096z32.pth; default with a shipped --preset: its tokenizer)"
+    };
 
     public void AddTo(Command cmd) { cmd.Options.Add(Config); cmd.Options.Add(Preset); cmd.Options.Add(Resolution); cmd.Options.Add(Vae); }
 

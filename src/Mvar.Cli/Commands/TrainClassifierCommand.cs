@@ -11,7 +11,11 @@ public static class TrainClassifierCommand
 {
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = "training images: fashion-mnist, idx:DIR[:split] or an image folder", DefaultValueFactory = _ => "fashion-mnist" };
+        var data = new Option<string>("--data")
+        {
+            Description = "training images: fashion-mnist, idx:DIR[:split] or an image folder",
+            DefaultValueFactory = _ => "fashion-mnist"
+        };
         var test = new Option<string>("--test") { Description = "test images for the accuracy", DefaultValueFactory = _ => "fashion-mnist:t10k" };
         var output = new Option<string>("--out") { Description = "the weights to write (.safetensors or .pth)", Required = true };
         var epochs = new Option<int>("--epochs") { Description = "passes over the training images", DefaultValueFactory = _ => 4 };
@@ -28,7 +32,9 @@ public static class TrainClassifierCommand
             var train = DataSets.Open(p.GetValue(data)!);
             var testSet = DataSets.Open(p.GetValue(test)!);
             if (train.NumClasses != FashionClassifier.Classes || testSet.NumClasses != FashionClassifier.Classes)
-                throw new MvarException($"the classifier has {FashionClassifier.Classes} classes; the data has {train.NumClasses} (train) and {testSet.NumClasses} (test)");
+                throw new
+                    MvarException($"the classifier has {FashionClassifier.Classes} classes; the data has {train.NumClasses} (train) and "
+                    + $"{testSet.NumClasses} (test)");
             using var net = new FashionClassifier();
             var options = new ClassifierOptions(p.GetValue(epochs), p.GetValue(batch), p.GetValue(lr), Seed: p.GetValue(seed));
             long steps = (long)options.Epochs * new EpochOrder(train.Count, options.BatchSize, options.Seed).ItersPerEpoch;

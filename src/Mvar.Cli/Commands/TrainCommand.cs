@@ -33,17 +33,50 @@ public static class TrainCommand
 
     sealed class Common
     {
-        public readonly Option<string?> Config = new("--config") { Description = "configuration JSON: tokenizer, [transformer], [training] sections (not needed with --resume)" };
-        public readonly Option<string?> Data = new("--data") { Description = "fashion-mnist[:t10k], idx:DIR[:split], or an image folder with one sub-folder per class (from the checkpoint with --resume)" };
-        public readonly Option<string?> Out = new("--out") { Description = "output folder: checkpoint.pth, model.pth, metrics.csv, TensorBoard events, images" };
-        public readonly Option<string?> Resume = new("--resume") { Description = "continue the run saved in this folder (exactly: same losses as an uninterrupted run)" };
+        public readonly Option<string?> Config = new("--config")
+        {
+            Description =
+            "configuration JSON: tokenizer, [transformer], [training] sections (not needed with --resume)"
+        };
+        public readonly Option<string?> Data = new("--data")
+        {
+            Description =
+            "fashion-mnist[:t10k], idx:DIR[:split], or an image folder with one sub-folder per class (from the checkpoint with --resume)"
+        };
+        public readonly Option<string?> Out = new("--out")
+        {
+            Description =
+            "output folder: checkpoint.pth, model.pth, metrics.csv, TensorBoard events, images"
+        };
+        public readonly Option<string?> Resume = new("--resume")
+        {
+            Description =
+            "continue the run saved in this folder (exactly: same losses as an uninterrupted run)"
+        };
         public readonly Option<long?> StopAfter = new("--stop-after") { Description = "save and stop once this many steps (in total) are done" };
-        public readonly Option<long?> SnapshotEvery = new("--snapshot-every") { Description = "keep the weights every N steps and after the last as OUT/snapshots/model-stepNNNNNN.pth, listed with the training clocks in snapshots.csv (for learning curves)" };
-        public readonly Option<string> BadFiles = new("--bad-files") { Description = "unreadable images: stop (default) or skip (reported once each)", DefaultValueFactory = _ => "stop" };
-        public readonly Option<string?> DataCache = new("--data-cache") { Description = "folder for the uncompressed copies of .gz data files (default: the system temp folder)" };
+        public readonly Option<long?> SnapshotEvery = new("--snapshot-every")
+        {
+            Description =
+            "keep the weights every N steps and after the last as OUT/snapshots/model-stepNNNNNN.pth, listed with the training clocks in snapshots.csv "
+            + "(for learning curves)"
+        };
+        public readonly Option<string> BadFiles = new("--bad-files")
+        {
+            Description = "unreadable images: stop (default) or skip (reported once each)",
+            DefaultValueFactory = _ => "stop"
+        };
+        public readonly Option<string?> DataCache = new("--data-cache")
+        {
+            Description =
+            "folder for the uncompressed copies of .gz data files (default: the system temp folder)"
+        };
 
         public readonly Option<int?> Limit = new("--limit") { Description = "use only the first N images of the data set (quick runs)" };
-        public readonly Option<bool> Mpi = new("--mpi") { Description = "require a data-parallel run started by Open MPI's mpirun (without it, mpirun is detected from the environment)" };
+        public readonly Option<bool> Mpi = new("--mpi")
+        {
+            Description =
+            "require a data-parallel run started by Open MPI's mpirun (without it, mpirun is detected from the environment)"
+        };
 
         public long SnapshotEveryOf(ParseResult p) => p.GetValue(SnapshotEvery) switch
         {
@@ -52,7 +85,11 @@ public static class TrainCommand
             long n => throw new MvarException($"--snapshot-every must be at least 1 step, got {n}"),
         };
 
-        public void AddTo(Command c) { foreach (var o in new Option[] { Config, Data, Out, Resume, StopAfter, SnapshotEvery, BadFiles, DataCache, Limit, Mpi }) c.Options.Add(o); }
+        public void AddTo(Command c)
+        {
+            foreach (var o in new Option[] { Config, Data, Out, Resume, StopAfter, SnapshotEvery, BadFiles, DataCache, Limit,
+            Mpi }) c.Options.Add(o);
+        }
 
         /// <summary>
         /// Runs <paramref name="body"/> with the process's communicator. Under MPI an error on one rank prints its line and
@@ -132,10 +169,20 @@ public static class TrainCommand
     static Command Tokenizer()
     {
         var common = new Common();
-        var initFrom = new Option<string?>("--init-from") { Description = "start from this tokenizer checkpoint (VQ-VAE state dict) instead of random weights" };
+        var initFrom = new Option<string?>("--init-from")
+        {
+            Description =
+            "start from this tokenizer checkpoint (VQ-VAE state dict) instead of random weights"
+        };
         var lpipsVgg = new Option<string?>("--lpips-vgg") { Description = "with training.lpips_weight: torchvision's VGG16 weights (vgg16-*.pth)" };
-        var lpipsLin = new Option<string?>("--lpips-lin") { Description = "with training.lpips_weight: LPIPS's linear-layer weights (vgg.pth of the LPIPS repository)" };
-        var cmd = new Command("tokenizer", "Train the multi-scale VQ-VAE tokenizer (reconstruction + VQ loss; VQGAN's adversarial loss with training.disc_weight)") { initFrom, lpipsVgg, lpipsLin };
+        var lpipsLin = new Option<string?>("--lpips-lin")
+        {
+            Description =
+            "with training.lpips_weight: LPIPS's linear-layer weights (vgg.pth of the LPIPS repository)"
+        };
+        var cmd = new Command("tokenizer",
+            "Train the multi-scale VQ-VAE tokenizer (reconstruction + VQ loss; VQGAN's adversarial loss with training.disc_weight)") { initFrom, lpipsVgg,
+            lpipsLin };
         common.AddTo(cmd);
         return cmd.WithAction(common.WithRanks((p, comm) =>
         {
@@ -153,7 +200,8 @@ public static class TrainCommand
             if (init != null) vae = VqVaeLoader.Load(config.Tokenizer, init);
             else { vae = new VqVae(config.Tokenizer); }
             using var _vae = vae;
-            using var lpips = OpenLpips(config, p.GetValue(lpipsVgg) ?? info.GetValueOrDefault("lpips_vgg"), p.GetValue(lpipsLin) ?? info.GetValueOrDefault("lpips_lin"), info);
+            using var lpips = OpenLpips(config, p.GetValue(lpipsVgg) ?? info.GetValueOrDefault("lpips_vgg"),
+                p.GetValue(lpipsLin) ?? info.GetValueOrDefault("lpips_lin"), info);
             using var trainer = new TokenizerTrainer(config, vae, batches, comm, lpips);
             foreach (var (k, v) in info) trainer.Info[k] = v;
             trainer.Info["data"] = DataSets.Absolute(dataSpec);
@@ -163,7 +211,8 @@ public static class TrainCommand
             var valIdx = Enumerable.Range(0, Math.Min(8, data.Count)).ToList();
             var val = batches.Load(valIdx, train: false) ?? throw new MvarException("none of the first validation images is readable");
             using var valImages = val.images.DetachFromDisposeScope();
-            say($"tokenizer: {vae.ParameterCount():N0} parameters, {data.Count} images ({dataSpec}), {trainer.Order.ItersPerEpoch} steps/epoch, {trainer.TotalSteps} steps" +
+            say($"tokenizer: {vae.ParameterCount():N0} parameters, {data.Count} images ({dataSpec}), {trainer.Order.ItersPerEpoch} steps/epoch, "
+                + $"{trainer.TotalSteps} steps" +
                               (trainer.NextStep > 0 ? $", resuming at step {trainer.NextStep}" : ""));
             int code = RunLoop(trainer, outDir, p.GetValue(common.StopAfter), common.SnapshotEveryOf(p),
                 epochImage: ("reconstructions", e =>
@@ -190,10 +239,13 @@ public static class TrainCommand
         if (config.Training!.LpipsWeight <= 0) return null;
         if (config.Tokenizer.ImageSize < Mvar.Training.Adversarial.Lpips.MinImageSize)
         {
-            Console.Error.WriteLine($"note: training.lpips_weight is ignored below {Mvar.Training.Adversarial.Lpips.MinImageSize} px (the images are {config.Tokenizer.ImageSize} px)");
+            Console.Error.WriteLine($"note: training.lpips_weight is ignored below {Mvar.Training.Adversarial.Lpips.MinImageSize} px (the images are "
+                + $"{config.Tokenizer.ImageSize} px)");
             return null;
         }
-        if (vgg is null || lin is null) throw new MvarException("training.lpips_weight is set: give --lpips-vgg (torchvision's VGG16 .pth) and --lpips-lin (LPIPS's vgg.pth)");
+        if (vgg is null
+            || lin is null) throw new
+            MvarException("training.lpips_weight is set: give --lpips-vgg (torchvision's VGG16 .pth) and --lpips-lin (LPIPS's vgg.pth)");
         info["lpips_vgg"] = Path.GetFullPath(vgg); info["lpips_lin"] = Path.GetFullPath(lin);
         return Mvar.Training.Adversarial.Lpips.Load(vgg, lin);
     }
@@ -206,10 +258,19 @@ public static class TrainCommand
         var arch = new Option<string?>("--arch") { Description = "var or mvar (overrides the config's transformer.arch)" };
         var vae = new Option<string?>("--vae") { Description = "the tokenizer checkpoint (VQ-VAE state dict) that makes the token maps" };
         var cache = new Option<string?>("--cache") { Description = "token-map cache file (computed once; default OUT/tokens.cache)" };
-        var initFrom = new Option<string?>("--init-from") { Description = "start from these transformer weights (e.g. a VAR checkpoint to train an MVAR; official --finetune_from_var)" };
+        var initFrom = new Option<string?>("--init-from")
+        {
+            Description =
+            "start from these transformer weights (e.g. a VAR checkpoint to train an MVAR; official --finetune_from_var)"
+        };
         var initKey = new Option<string?>("--init-key") { Description = "key path of the state dict inside the --init-from checkpoint" };
-        var varMask = new Option<bool>("--var-mask-in-small-group") { Description = "with --init-from a VAR checkpoint: use VAR's block-causal mask in MVAR's small-scale group, as the official strict load does" };
-        var cmd = new Command("transformer", "Train a VAR or MVAR transformer on the token maps of a data set") { arch, vae, cache, initFrom, initKey, varMask };
+        var varMask = new Option<bool>("--var-mask-in-small-group")
+        {
+            Description =
+            "with --init-from a VAR checkpoint: use VAR's block-causal mask in MVAR's small-scale group, as the official strict load does"
+        };
+        var cmd = new Command("transformer", "Train a VAR or MVAR transformer on the token maps of a data set") { arch, vae, cache, initFrom, initKey,
+            varMask };
         common.AddTo(cmd);
         return cmd.WithAction(common.WithRanks((p, comm) =>
         {
@@ -263,7 +324,8 @@ public static class TrainCommand
             else if (comm.Rank == 0) AtomicFile.WriteAllText(Path.Combine(outDir, "config.json"), config.ToJson());
             if (trainer.NeverTrainedWarning is string w && comm.Rank == 0) Console.Error.WriteLine($"warning: {w}");
 
-            say($"{t.Arch.Name()}: {model.ParameterCount():N0} parameters, {tokens.Count} images ({dataSpec}), {trainer.Order.ItersPerEpoch} steps/epoch, {trainer.TotalSteps} steps, lr {config.Training!.LearningRate:g3}" +
+            say($"{t.Arch.Name()}: {model.ParameterCount():N0} parameters, {tokens.Count} images ({dataSpec}), {trainer.Order.ItersPerEpoch} steps/epoch, "
+                + $"{trainer.TotalSteps} steps, lr {config.Training!.LearningRate:g3}" +
                               (trainer.NextStep > 0 ? $", resuming at step {trainer.NextStep}" : ""));
             int K = layout.Count;
             return RunLoop(trainer, outDir, p.GetValue(common.StopAfter), common.SnapshotEveryOf(p),
@@ -285,7 +347,8 @@ public static class TrainCommand
     static double Get(IReadOnlyDictionary<string, double> m, string k) => m.TryGetValue(k, out var v) ? v : double.NaN;
     static void Warn(string message) => Console.Error.WriteLine($"warning: {message}");
 
-    static int RunLoop(Trainer trainer, string outDir, long? stopAfter, long snapshotEvery, (string, Func<int, string>)? epochImage, Func<IReadOnlyDictionary<string, double>, string> describe)
+    static int RunLoop(Trainer trainer, string outDir, long? stopAfter, long snapshotEvery, (string, Func<int, string>)? epochImage,
+        Func<IReadOnlyDictionary<string, double>, string> describe)
     {
         bool stop = false;
         ConsoleCancelEventHandler handler = (_, e) =>
@@ -325,7 +388,8 @@ public static class TrainCommand
             TryPlot(outDir);
             if (trainer.Comm.Size > 1)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"data-parallel: {trainer.Comm.Size} ranks x {trainer.LocalBatchSize} images; gradient all-reduce {trainer.AllReduceTime.TotalMilliseconds / Math.Max(1, trainer.NextStep - startStep):F1} ms/step"));
+                    $"data-parallel: {trainer.Comm.Size} ranks x {trainer.LocalBatchSize} images; gradient all-reduce "
+                        + $"{trainer.AllReduceTime.TotalMilliseconds / Math.Max(1, trainer.NextStep - startStep):F1} ms/step"));
             switch (outcome)
             {
                 case RunOutcome.Interrupted:

@@ -63,7 +63,8 @@ public sealed class SampleRequestReader(ServedModels models, int maxSamples)
         if (!models.Samplers.ContainsKey(arch))
             throw new MvarException($"arch \"{arch}\" is not loaded; this server has {string.Join(", ", models.Samplers.Keys)}");
         long[]? classes = obj["class"] is { } c ? [ClassId(c)]
-            : obj["classes"] is { } cs ? (cs as JsonArray ?? throw new MvarException("\"classes\" must be a list of class ids or names")).Select(ClassId).ToArray()
+            : obj["classes"] is { } cs ? (cs as JsonArray
+                ?? throw new MvarException("\"classes\" must be a list of class ids or names")).Select(ClassId).ToArray()
             : null;
         if (classes is { Length: 0 }) throw new MvarException("\"classes\" is empty");
         int count = obj["count"] is { } n ? Int(n, "count", 1, maxSamples) : classes == null ? 4 : 1;
@@ -88,7 +89,8 @@ public sealed class SampleRequestReader(ServedModels models, int maxSamples)
         if (node is JsonValue v && v.TryGetValue(out string? name))
         {
             int i = Array.FindIndex(models.ClassNames, c => string.Equals(c, name.Trim(), StringComparison.OrdinalIgnoreCase));
-            if (i < 0) throw new MvarException($"unknown class \"{name}\"; the classes are {string.Join(", ", models.ClassNames.Select((c, j) => $"{j} {c}"))}");
+            if (i < 0) throw new
+                MvarException($"unknown class \"{name}\"; the classes are {string.Join(", ", models.ClassNames.Select((c, j) => $"{j} {c}"))}");
             return i;
         }
         long id = (long)Number(node, "class", long.MinValue, long.MaxValue);

@@ -145,7 +145,11 @@ public sealed class ServeApp : IAsyncDisposable
         ctx.Response.Headers.CacheControl = "no-cache";
         await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
         await foreach (var p in previews.Reader.ReadAllAsync(ctx.RequestAborted))
-            await Event(ctx, "scale", new { scale = p.Scale, scales = p.ScaleCount, side = p.Side, seconds = p.Seconds, image = Convert.ToBase64String(p.GridPng) });
+            await Event(ctx, "scale", new
+            {
+                scale = p.Scale, scales = p.ScaleCount, side = p.Side, seconds = p.Seconds,
+                image = Convert.ToBase64String(p.GridPng)
+            });
         var result = await job.Result;
         Log(ctx, request, result);
         await Event(ctx, "done", new
@@ -168,7 +172,9 @@ public sealed class ServeApp : IAsyncDisposable
     async Task Guarded(HttpContext ctx, Func<HttpContext, Task> handler)
     {
         try { await handler(ctx); }
-        catch (Exception e) when (ctx.RequestAborted.IsCancellationRequested && e is OperationCanceledException or ServingException { Status: ServingException.ClientClosed }) { }
+        catch (Exception e) when (ctx.RequestAborted.IsCancellationRequested
+            && e is OperationCanceledException or ServingException { Status: ServingException.ClientClosed })
+        { }
         catch (Exception e)
         {
             var (status, message) = e switch

@@ -24,14 +24,16 @@ public sealed record AttentionReport
     public int? RefineStep { get; init; }
     /// <summary>The curves pool the query scales from this one on.</summary>
     public int CurveFromScale { get; init; }
-    /// <summary>(a) [s][t]: share of scale s's attention on scale t, averaged over heads, queries, images and blocks; rows sum to 1 (null where not measured: MVAR's neighbourhood scales).</summary>
+    /// <summary>(a) [s][t]: share of scale s's attention on scale t, averaged over heads, queries, images and blocks; rows sum to 1 (null where not measured:
+    /// MVAR's neighbourhood scales).</summary>
     public double?[][] ScaleMass { get; init; } = [];
     public double?[][][] ScaleMassPerBlock { get; init; } = [];
     /// <summary>(b) [s][k]: of the mass scale s puts on scale s-1, the fraction within the k x k window around the corresponding position.</summary>
     public double?[][] AdjacentWindowFraction { get; init; } = [];
     public double?[] AdjacentWindowCurve { get; init; } = [];
     public double?[][] AdjacentWindowCurvePerBlock { get; init; } = [];
-    /// <summary>[s][k]: of the mass scale s puts on itself, the fraction within the k x k window around the query (MVAR's large scales: of the unwindowed within-scale attention).</summary>
+    /// <summary>[s][k]: of the mass scale s puts on itself, the fraction within the k x k window around the query (MVAR's large scales: of the unwindowed
+    /// within-scale attention).</summary>
     public double?[][] OwnWindowFraction { get; init; } = [];
     public double?[] OwnWindowCurve { get; init; } = [];
     public double?[][] OwnWindowCurvePerBlock { get; init; } = [];
@@ -42,6 +44,7 @@ public sealed record AttentionReport
     };
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
-    public static AttentionReport FromJson(string json) => JsonSerializer.Deserialize<AttentionReport>(json, Json) ?? throw new MvarException("empty analysis JSON");
+    public static AttentionReport FromJson(string json) => JsonSerializer.Deserialize<AttentionReport>(json,
+        Json) ?? throw new MvarException("empty analysis JSON");
     public void Save(string path) => AtomicFile.WriteAllBytes(path, System.Text.Encoding.UTF8.GetBytes(ToJson()));
 }

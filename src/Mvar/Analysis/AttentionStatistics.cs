@@ -154,7 +154,8 @@ public sealed class AttentionStatistics
         double?[] Curve(int? block, double[,,] win, Func<int, int, double> den, int firstS) =>
             Enumerable.Range(0, nk).Select(ki => Frac(
                 Enumerable.Range(Math.Max(firstS, curveFromScale), Math.Max(0, K - Math.Max(firstS, curveFromScale))).Sum(s => Sum(block, b => win[b, s, ki])),
-                Enumerable.Range(Math.Max(firstS, curveFromScale), Math.Max(0, K - Math.Max(firstS, curveFromScale))).Sum(s => Sum(block, b => den(b, s))))).ToArray();
+                Enumerable.Range(Math.Max(firstS, curveFromScale), Math.Max(0, K - Math.Max(firstS, curveFromScale))).Sum(s => Sum(block, b => den(b,
+                    s))))).ToArray();
         double AdjDen(int b, int s) => s == 0 ? 0 : scaleMass[b, s, s - 1];
         double OwnDen(int b, int s) => ownMass[b, s];
 

@@ -16,7 +16,8 @@ public sealed record GemmShape(string Layer, int Scale, long Rows, long In, long
 }
 
 /// <summary>A <see cref="GemmShape"/> timed: best seconds of one product, and what that is per image of the batch.</summary>
-public sealed record GemmShapeTiming(string Layer, int Scale, long Rows, long In, long Out, int PerImage, double Seconds, double GflopPerSecond, double SecondsPerImage);
+public sealed record GemmShapeTiming(string Layer, int Scale, long Rows, long In, long Out, int PerImage, double Seconds, double GflopPerSecond,
+    double SecondsPerImage);
 
 /// <summary>
 /// Times the linear layers of a transformer's sampling loop shape by shape (on random values, with bias, on the GEMM

@@ -16,7 +16,8 @@ namespace Mvar.Benchmarks;
 public static class GreedyAgreement
 {
     /// <returns>per scale, the fraction of positions (over all samples) where the two greedy picks agree</returns>
-    public static double[] PerScale(ScaleTransformer exact, ScaleTransformer approx, VqVae vae, IReadOnlyList<long> classes, SamplingOptions options, int batch = 50,
+    public static double[] PerScale(ScaleTransformer exact, ScaleTransformer approx, VqVae vae, IReadOnlyList<long> classes, SamplingOptions options,
+        int batch = 50,
         Action<int>? progress = null)
     {
         if (batch < 1) throw new MvarException($"batch must be at least 1, got {batch}");
@@ -29,7 +30,8 @@ public static class GreedyAgreement
             var chunk = classes.Skip(start).Take(batch).ToArray();
             var seeded = options with { Seed = (options.Seed ?? 0) + (ulong)call };
             var exactPick = new Tensor[K];
-            using var reference = new ScaleSampler(exact, vae).Sample(chunk, 0, seeded, step => exactPick[step.Si] = step.Logits_BlV.argmax(-1).DetachFromDisposeScope());
+            using var reference = new ScaleSampler(exact, vae).Sample(chunk, 0, seeded,
+                step => exactPick[step.Si] = step.Logits_BlV.argmax(-1).DetachFromDisposeScope());
             using var force = new TokenOverride(reference.Tokens, reference.Tokens.Select(t => ones_like(t, dtype: ScalarType.Bool)).ToList());
             using var _ = new ScaleSampler(approx, vae).Sample(chunk, 0, seeded, step =>
             {

@@ -30,12 +30,15 @@ public static class LearningCurve
     {
         string csv = SnapshotList(runDir);
         if (!File.Exists(csv))
-            throw new MvarException($"{runDir} has no {Trainer.SnapshotDir}/{TrainingRun.SnapshotsFile}: the run was trained without weight snapshots (RunOptions.SnapshotEvery)");
+            throw new
+                MvarException($"{runDir} has no {Trainer.SnapshotDir}/{TrainingRun.SnapshotsFile}: the run was trained without weight snapshots "
+                + $"(RunOptions.SnapshotEvery)");
         var wall = CsvLog.ReadColumn(csv, "wall_s");
         var cpu = CsvLog.ReadColumn(csv, "cpu_s").ToDictionary(r => r.step, r => r.value);
         var (wall0, cpu0, _) = StartingClock(runDir);
         var list = wall.OrderBy(r => r.step)
-            .Select(r => new Snapshot(r.step, wall0 + r.value, cpu0 + cpu.GetValueOrDefault(r.step, double.NaN), Path.Combine(runDir, Trainer.SnapshotDir, Trainer.SnapshotFile(r.step))))
+            .Select(r => new Snapshot(r.step, wall0 + r.value, cpu0 + cpu.GetValueOrDefault(r.step, double.NaN), Path.Combine(runDir, Trainer.SnapshotDir,
+                Trainer.SnapshotFile(r.step))))
             .ToList();
         if (list.Count == 0) throw new MvarException($"{csv} lists no snapshots");
         foreach (var s in list)
@@ -94,7 +97,8 @@ public static class LearningCurve
             var runs = ModelComparison.Run([(name, model)], vae, net, realFeatures_ND, options with { KeepImages = false, Progress = null });
             using var run = runs[0];
             var f = run.Figures;
-            var point = new CurvePoint(name, config.Transformer!.Arch.Name(), s.Step, s.WallSeconds, s.CpuSeconds, f.Fid, f.IsMean, f.Precision, f.Recall, f.ClassAccuracy);
+            var point = new CurvePoint(name, config.Transformer!.Arch.Name(), s.Step, s.WallSeconds, s.CpuSeconds, f.Fid, f.IsMean, f.Precision, f.Recall,
+                f.ClassAccuracy);
             points.Add(point);
             progress?.Invoke(point, points.Count, snapshots.Count);
         }
@@ -116,7 +120,8 @@ public static class LearningCurve
             if (f.Length != 10) throw new MvarException($"{path}:{i + 1}: expected 10 fields, got {f.Length}");
             try
             {
-                points.Add(new CurvePoint(f[0], f[1], long.Parse(f[2], CultureInfo.InvariantCulture), D(f[3]), D(f[4]), D(f[5]), D(f[6]), D(f[7]), D(f[8]), f[9].Length == 0 ? null : D(f[9])));
+                points.Add(new CurvePoint(f[0], f[1], long.Parse(f[2], CultureInfo.InvariantCulture), D(f[3]), D(f[4]), D(f[5]), D(f[6]), D(f[7]), D(f[8]),
+                    f[9].Length == 0 ? null : D(f[9])));
             }
             catch (FormatException) { throw new MvarException($"{path}:{i + 1}: not a number in \"{lines[i]}\""); }
         }
@@ -130,7 +135,9 @@ public static class LearningCurve
         static string F(double x) => double.IsFinite(x) ? x.ToString("R", CultureInfo.InvariantCulture) : "";
         var sb = new StringBuilder(CsvHeader + "\n");
         foreach (var p in points)
-            sb.Append(CultureInfo.InvariantCulture, $"{p.Run},{p.Arch},{p.Step},{F(p.WallSeconds)},{F(p.CpuSeconds)},{F(p.Fid)},{F(p.IsMean)},{F(p.Precision)},{F(p.Recall)},{(p.ClassAccuracy is double a ? F(a) : "")}\n");
+            sb.Append(CultureInfo.InvariantCulture,
+                $"{p.Run},{p.Arch},{p.Step},{F(p.WallSeconds)},{F(p.CpuSeconds)},{F(p.Fid)},{F(p.IsMean)},{F(p.Precision)},{F(p.Recall)},"
+                + $"{(p.ClassAccuracy is double a ? F(a) : "")}\n");
         return sb.ToString();
     }
 }

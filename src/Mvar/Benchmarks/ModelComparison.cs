@@ -58,7 +58,8 @@ public sealed record ModelFigures
     public double SecondsPerImage { get; init; }
     public double TransformerSecondsPerImage { get; init; }
     public double DecodeSecondsPerImage { get; init; }
-    /// <summary>Peak resident memory during sampling (transformer + decode of a batch) above the resident size just before it, which holds the weights.</summary>
+    /// <summary>Peak resident memory during sampling (transformer + decode of a batch) above the resident size just before it, which holds the
+    /// weights.</summary>
     public double PeakAboveWeightsMb { get; init; }
     /// <summary>Bytes the KV cache held at the end of the first batch (VAR; 0 for MVAR), and that divided by the batch's images.</summary>
     public long KvCacheBytesPerBatch { get; init; }
@@ -108,7 +109,9 @@ public static class ModelComparison
         int n = o.Classes.Count, B = o.Batch;
         if (B < 1) throw new MvarException($"batch must be at least 1, got {B}");
         if (n <= net.FeatureDim)
-            throw new MvarException($"{n} images per model are too few: FID with the {net.FeatureDim}-dimensional features of {net.Name} needs at least {net.FeatureDim + 1}");
+            throw new
+                MvarException($"{n} images per model are too few: FID with the {net.FeatureDim}-dimensional features of {net.Name} needs at least "
+                + $"{net.FeatureDim + 1}");
         if (models.Select(m => m.Model.NumClasses).Distinct().Count() != 1)
             throw new MvarException($"the models have different numbers of classes: {string.Join(", ", models.Select(m => $"{m.Name} {m.Model.NumClasses}"))}");
         int numClasses = models[0].Model.NumClasses;

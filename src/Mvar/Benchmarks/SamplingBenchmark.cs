@@ -146,7 +146,8 @@ public static class SamplingBenchmark
         if (o.Gemm != GemmKernel.Mkl) model.UseGemm(o.Gemm, inferenceOnly: true);
         double loadSeconds = sw.Elapsed.TotalSeconds;
         double rssAfterLoad = ProcessMemory.CurrentMb;
-        log($"built {t.Arch.Name()}-d{t.Depth} ({parameters / 1e6:F1}M parameters) and its tokenizer with random weights in {loadSeconds:F1}s; RSS {rssAfterLoad:F0} MB; {get_num_threads()} threads");
+        log($"built {t.Arch.Name()}-d{t.Depth} ({parameters / 1e6:F1}M parameters) and its tokenizer with random weights in {loadSeconds:F1}s; RSS "
+            + $"{rssAfterLoad:F0} MB; {get_num_threads()} threads");
 
         // ---- GEMM peak
         bool quietCheck = o.QuietShare < 1;
@@ -230,7 +231,8 @@ public static class SamplingBenchmark
         return new SamplingBenchmarkResult
         {
             Name = o.Name, Arch = t.Arch.Name(), Depth = t.Depth, Parameters = parameters, Batch = o.Batch, Repeats = o.Repeats, Warmup = o.Warmup,
-            Threads = get_num_threads(), Dtype = ComputeTypes.Name(o.Dtype), Gemm = o.Gemm.Name(), Cfg = o.Sampling.Cfg, TopK = o.Sampling.TopK, TopP = o.Sampling.TopP,
+            Threads = get_num_threads(), Dtype = ComputeTypes.Name(o.Dtype), Gemm = o.Gemm.Name(), Cfg = o.Sampling.Cfg, TopK = o.Sampling.TopK,
+            TopP = o.Sampling.TopP,
             DecodeChunk = o.DecodeChunk == 0 ? o.Batch : Math.Min(o.DecodeChunk, o.Batch), ImageSize = config.Tokenizer.ImageSize,
             SecondsPerImage = trans + dec, TransformerSeconds = trans, DecodeSeconds = dec,
             TransformerSecondsPerBatch = transformerTimes.ToArray(), DecodeSecondsPerBatch = decodeTimes.ToArray(), LoadSeconds = loadSeconds,

@@ -32,7 +32,8 @@ public static class Architectures
         }
     }
 
-    /// <summary>The architecture named <paramref name="name"/>; an <see cref="MvarException"/> naming <paramref name="what"/> and the bad value otherwise.</summary>
+    /// <summary>The architecture named <paramref name="name"/>; an <see cref="MvarException"/> naming <paramref name="what"/> and the bad value
+    /// otherwise.</summary>
     public static Architecture Parse(string? name, string what = "the architecture") =>
         TryParse(name, out var a) ? a : throw new MvarException(MustBe(what, name));
 

@@ -96,7 +96,11 @@ public static class ConfigSchema
             return;
         }
         var kind = value.GetValueKind();
-        if (inner == typeof(bool)) { if (kind is not (JsonValueKind.True or JsonValueKind.False)) problems.Add($"{at}: must be true or false, got {Show(value)}"); }
+        if (inner == typeof(bool))
+        {
+            if (kind is not (JsonValueKind.True or JsonValueKind.False))
+                problems.Add($"{at}: must be true or false, got {Show(value)}");
+        }
         else if (inner == typeof(string)) { if (kind != JsonValueKind.String) problems.Add($"{at}: must be a string, got {Show(value)}"); }
         else if (inner == typeof(Architecture))
         {

@@ -66,7 +66,9 @@ public static class Presets
         if (resolution is not { } r || r == c.Tokenizer.ImageSize) return c;
         var patchNums = PatchNums(r);
         if (FixedResolution(name) is { } fixedAt)
-            throw new ConfigException($"preset {name} is the {fixedAt} px checkpoint's configuration and has no {r} px variant (another size needs a configuration with its own tokenizer.patch_nums)");
+            throw new
+                ConfigException($"preset {name} is the {fixedAt} px checkpoint's configuration and has no {r} px variant (another size needs a "
+                + $"configuration with its own tokenizer.patch_nums)");
         var scaled = c with { Tokenizer = c.Tokenizer with { PatchNums = patchNums } };
         scaled.Validate();
         return scaled;

@@ -32,7 +32,8 @@ public sealed record ShippedModel(string Name, string Folder)
         return new ShippedModel(name, Path.GetDirectoryName(config)!);
     }
 
-    /// <summary><paramref name="relativePath"/> (e.g. models/fashion-mnist/classifier.safetensors) in the program's folder or the nearest folder above it.</summary>
+    /// <summary><paramref name="relativePath"/> (e.g. models/fashion-mnist/classifier.safetensors) in the program's folder or the nearest folder above
+    /// it.</summary>
     public static string? FindFile(string relativePath)
     {
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)

@@ -43,17 +43,22 @@ public sealed record TokenizerConfig
         Require(VocabSize is >= 2 and <= MaxVocab, $"tokenizer.vocab_size must be in [2, {MaxVocab}], got {VocabSize}");
         Require(ZChannels is >= 1 and <= 4096, $"tokenizer.z_channels must be in [1, 4096], got {ZChannels}");
         Require(Ch is >= 32 and <= 1024 && Ch % 32 == 0, $"tokenizer.ch must be a multiple of 32 (GroupNorm uses 32 groups) in [32, 1024], got {Ch}");
-        Require(ChMult.Length is >= 1 and <= 8 && ChMult.All(m => m is >= 1 and <= 16), $"tokenizer.ch_mult must be a list of 1 to 8 integers in [1, 16], got [{string.Join(",", ChMult.Take(10))}{(ChMult.Length > 10 ? ",..." : "")}]");
+        Require(ChMult.Length is >= 1 and <= 8 && ChMult.All(m => m is >= 1 and <= 16),
+            $"tokenizer.ch_mult must be a list of 1 to 8 integers in [1, 16], got [{string.Join(",", ChMult.Take(10))}{(ChMult.Length > 10 ? ",..." : "")}]");
         Require(NumResBlocks is >= 1 and <= 16, $"tokenizer.num_res_blocks must be in [1, 16], got {NumResBlocks}");
         Require(InChannels is 1 or 3, $"tokenizer.in_channels must be 1 or 3, got {InChannels}");
         Require(QuantConvKs is >= 1 and <= 7 && QuantConvKs % 2 == 1, $"tokenizer.quant_conv_ks must be an odd size from 1 to 7, got {QuantConvKs}");
         Require(Math.Abs(QuantResi) <= 1, $"tokenizer.quant_resi must be within [-1, 1], got {QuantResi}");
         Require(ShareQuantResi is >= 0 and <= 64, $"tokenizer.share_quant_resi must be in [0, 64] (0: one phi per scale), got {ShareQuantResi}");
-        Require(PatchNums.Length is >= 1 and <= 64 && PatchNums[0] >= 1, $"tokenizer.patch_nums must be a list of 1 to 64 positive integers, got {PatchNums.Length} entries");
-        Require(PatchNums.Length == 0 || PatchNums[^1] <= 256, $"tokenizer.patch_nums must not exceed 256 (the last is the latent side), got {(PatchNums.Length > 0 ? PatchNums[^1] : 0)}");
+        Require(PatchNums.Length is >= 1 and <= 64 && PatchNums[0] >= 1,
+            $"tokenizer.patch_nums must be a list of 1 to 64 positive integers, got {PatchNums.Length} entries");
+        Require(PatchNums.Length == 0 || PatchNums[^1] <= 256,
+            $"tokenizer.patch_nums must not exceed 256 (the last is the latent side), got {(PatchNums.Length > 0 ? PatchNums[^1] : 0)}");
         if (PatchNums.Length > 0 && ChMult.Length is >= 1 and <= 8)
-            Require((long)PatchNums[^1] << (ChMult.Length - 1) <= MaxImageSize, $"the image size patch_nums[-1] * 2^(len(ch_mult)-1) must be at most {MaxImageSize}, got {(long)PatchNums[^1] << (ChMult.Length - 1)}");
-        Require(PatchNums.Sum(p => (long)p * p) <= MaxTokens, $"tokenizer.patch_nums give {PatchNums.Sum(p => (long)p * p)} tokens over all scales, more than {MaxTokens}");
+            Require((long)PatchNums[^1] << (ChMult.Length - 1) <= MaxImageSize,
+                $"the image size patch_nums[-1] * 2^(len(ch_mult)-1) must be at most {MaxImageSize}, got {(long)PatchNums[^1] << (ChMult.Length - 1)}");
+        Require(PatchNums.Sum(p => (long)p * p) <= MaxTokens,
+            $"tokenizer.patch_nums give {PatchNums.Sum(p => (long)p * p)} tokens over all scales, more than {MaxTokens}");
         for (int i = 1; i < PatchNums.Length; i++)
             Require(PatchNums[i] > PatchNums[i - 1], $"tokenizer.patch_nums must be strictly increasing, got [{string.Join(",", PatchNums)}]");
         Require(Beta is >= 0 and <= 1000, $"tokenizer.beta must be in [0, 1000], got {Beta}");

@@ -81,7 +81,8 @@ public sealed record TrainingConfig
     public bool DiscSpectralNorm { get; init; } = false;
     /// <summary>Discriminator learning rate (null: tok_lr); its AdamW uses tok_betas and the tokenizer's schedule.</summary>
     public double? DiscLr { get; init; }
-    /// <summary>Differentiable augmentations of real and reconstructed images before the discriminator: a comma list of translation, cutout ("" none).</summary>
+    /// <summary>Differentiable augmentations of real and reconstructed images before the discriminator: a comma list of translation, cutout (""
+    /// none).</summary>
     public string DiscAug { get; init; } = "translation,cutout";
     /// <summary>LeCam regularisation weight of the discriminator loss (0: none).</summary>
     public double LecamWeight { get; init; } = 0;
@@ -121,11 +122,13 @@ public sealed record TrainingConfig
         Require(Ls is >= 0 and < 1, $"training.ls must be in [0, 1), got {Ls}");
         Require(CondDropRate is >= 0 and <= 1, $"training.cond_drop_rate must be in [0, 1], got {CondDropRate}");
         Require(Sche is "cos" or "lin" or "lin0" or "lin00" or "exp"
-                || (Sche.StartsWith("lin", StringComparison.Ordinal) && double.TryParse(Sche[3..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double end) && end is >= 0 and <= 1),
+                || (Sche.StartsWith("lin", StringComparison.Ordinal) && double.TryParse(Sche[3..], System.Globalization.NumberStyles.Float,
+                    System.Globalization.CultureInfo.InvariantCulture, out double end) && end is >= 0 and <= 1),
             $"training.sche must be cos, lin, lin0, lin00, linT or exp, got \"{Sche}\"");
         Require(Wp >= 0 && Wp0 >= 0 && Wpe >= 0, "training.wp, wp0 and wpe must be >= 0");
         Require(Betas.Length == 2 && TokBetas.Length == 2, "training.betas and tok_betas must have two values");
-        Require(Betas.Concat(TokBetas).All(b => b is >= 0 and < 1), $"training.betas and tok_betas must be in [0, 1), got [{string.Join(", ", Betas)}] and [{string.Join(", ", TokBetas)}]");
+        Require(Betas.Concat(TokBetas).All(b => b is >= 0 and < 1),
+            $"training.betas and tok_betas must be in [0, 1), got [{string.Join(", ", Betas)}] and [{string.Join(", ", TokBetas)}]");
         Require(Wp <= 1e6 && Wp0 <= 1 && Wpe <= 1, "training.wp must be at most 1e6 epochs, wp0 and wpe at most 1");
         Require(DropPathRate is null or (>= 0 and < 1), $"training.drop_path_rate must be in [0, 1), got {DropPathRate}");
         Require(RatioK is >= 1 and <= 1024, $"training.ratio_k must be in [1, 1024], got {RatioK}");
@@ -134,7 +137,8 @@ public sealed record TrainingConfig
         Require(L1Weight is null or >= 0 && L2Weight is null or >= 0 && RecL1Weight + RecL2Weight > 0,
             "training.l1_weight and l2_weight must be >= 0 and not both 0");
         Require(TokTrain is "all" or "decoder", $"training.tok_train must be \"all\" or \"decoder\", got \"{TokTrain}\"");
-        Require(TokTrain != "decoder" || CodeReinitEvery == 0, "training.tok_train \"decoder\" keeps the codebook as it is: set training.code_reinit_every to 0");
+        Require(TokTrain != "decoder" || CodeReinitEvery == 0,
+            "training.tok_train \"decoder\" keeps the codebook as it is: set training.code_reinit_every to 0");
         Require(EmaDecay is >= 0 and < 1, $"training.ema_decay must be in [0, 1), got {EmaDecay}");
         Require(DiscWeight >= 0 && double.IsFinite(DiscWeight), $"training.disc_weight must be >= 0, got {DiscWeight}");
         Require(DiscStart >= 0 && DiscWarmup >= 0, "training.disc_start and disc_warmup must be >= 0");

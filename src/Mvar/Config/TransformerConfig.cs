@@ -42,7 +42,9 @@ public sealed record TransformerConfig
         Require(NormEps is > 0 and < 1, $"transformer.norm_eps must be in (0, 1), got {NormEps}");
         Require(KernelSize is >= 1 and <= 63 && KernelSize % 2 == 1, $"transformer.kernel_size must be an odd number in [1, 63], got {KernelSize}");
         double parameters = ParameterEstimate(tokenizer);
-        Require(parameters <= MaxParameters, $"the transformer would have about {parameters:g3} parameters (depth x embed_dim^2 x (10 + 2 mlp_ratio) + embeddings), more than {MaxParameters:g3}");
+        Require(parameters <= MaxParameters,
+            $"the transformer would have about {parameters:g3} parameters (depth x embed_dim^2 x (10 + 2 mlp_ratio) + embeddings), more than "
+            + $"{MaxParameters:g3}");
         Require(ClassNames == null || ClassNames.Length == NumClasses,
             $"transformer.class_names has {ClassNames?.Length} names but num_classes is {NumClasses}");
         int k = tokenizer.PatchNums.Length;

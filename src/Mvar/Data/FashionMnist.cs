@@ -32,7 +32,9 @@ public sealed class IdxDataset : IImageDataset
                     var candidates = Directory.GetFiles(pathOrDir, name.Replace("-ubyte", "*-ubyte"));
                     if (candidates.Length > 0) return candidates.OrderBy(f => f, StringComparer.Ordinal).First();
                 }
-                throw new MvarException($"{pathOrDir}: no {split}-{kind}-*-ubyte[.gz] file (an IDX data set folder holds {split}-images-idx3-ubyte.gz and {split}-labels-idx1-ubyte.gz)");
+                throw new
+                    MvarException($"{pathOrDir}: no {split}-{kind}-*-ubyte[.gz] file (an IDX data set folder holds {split}-images-idx3-ubyte.gz and "
+                    + $"{split}-labels-idx1-ubyte.gz)");
             }
             return new IdxDataset(Find("images"), Find("labels"), cacheDir);
         }
@@ -57,7 +59,8 @@ public sealed class IdxDataset : IImageDataset
             int n = ReadBigEndian(head, 4);
             rows = ReadBigEndian(head, 8); cols = ReadBigEndian(head, 12);
             if (n != nLabels)
-                throw new MvarException($"{imagesPath} holds {n} images but {labelsPath} holds {nLabels} labels: the label file does not belong to the image file");
+                throw new
+                    MvarException($"{imagesPath} holds {n} images but {labelsPath} holds {nLabels} labels: the label file does not belong to the image file");
             if (f.Length < 16 + (long)n * rows * cols)
                 throw new DataFileException(imagesPath, $"truncated: {n} images of {rows}x{cols} announced, the file is {f.Length} bytes");
             Count = n;

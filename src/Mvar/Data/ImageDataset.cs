@@ -35,7 +35,8 @@ public enum BadFilePolicy { Stop, Skip }
 /// </summary>
 public sealed record Preprocess(int Size, int Channels, double MidReso = 1.125, bool HFlip = false, bool Pad = false)
 {
-    /// <summary>The pre-processing of a model's training data: its tokenizer's size and channels, the training section's mid_reso, hflip and small_images.</summary>
+    /// <summary>The pre-processing of a model's training data: its tokenizer's size and channels, the training section's mid_reso, hflip and
+    /// small_images.</summary>
     public static Preprocess Of(Mvar.Config.ModelConfig c)
     {
         var t = c.Training ?? new Mvar.Config.TrainingConfig();

@@ -23,7 +23,8 @@ public sealed class CpuShare
         return Math.Clamp((double)(busy - busy0 - (self - self0)) / (total - total0), 0, 1);
     }
 
-    /// <summary>Waits (up to <paramref name="maxSeconds"/>) until others use less than <paramref name="share"/> of the CPUs over 2 s; false if they never did.</summary>
+    /// <summary>Waits (up to <paramref name="maxSeconds"/>) until others use less than <paramref name="share"/> of the CPUs over 2 s; false if they never
+    /// did.</summary>
     public static bool WaitForQuiet(double share, double maxSeconds, Action<string>? log = null)
     {
         var sw = global::System.Diagnostics.Stopwatch.StartNew();

@@ -17,7 +17,11 @@ public static class MachineInfo
     /// <summary>The 1, 5 and 15 minute load averages from /proc/loadavg; empty where it cannot be read.</summary>
     internal static double[] LoadAverage()
     {
-        try { return File.ReadAllText("/proc/loadavg").Split(' ').Take(3).Select(s => double.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).ToArray(); }
+        try
+        {
+            return File.ReadAllText("/proc/loadavg").Split(' ').Take(3).Select(s => double.Parse(s,
+            System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { return []; }
     }
 }

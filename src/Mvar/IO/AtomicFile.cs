@@ -57,7 +57,8 @@ public static partial class AtomicFile
         string target = FileKinds.FollowLinks(path);
         var kind = FileKinds.Of(target);
         if (kind is not (FileKind.Regular or FileKind.Missing))
-            throw new MvarException($"cannot write {path}: {(target == Path.GetFullPath(path) ? "it" : target)} is {FileKinds.Describe(kind)}, not a regular file");
+            throw new
+                MvarException($"cannot write {path}: {(target == Path.GetFullPath(path) ? "it" : target)} is {FileKinds.Describe(kind)}, not a regular file");
         string dir = Path.GetDirectoryName(target) ?? throw new MvarException($"cannot write {path}: not a file path");
         if (FileKinds.OfTarget(dir) != FileKind.Directory)
             throw new MvarException($"cannot write {path}: the directory {dir} does not exist");

@@ -39,7 +39,11 @@ public static class ImageFiles
         MemoryBudget.Require(pixels * 4 * 2, $"decoding {source} ({width}x{height})");
         ImageResult img;
         try { img = ImageResult.FromMemory(bytes, channels == 1 ? StbImageSharp.ColorComponents.Grey : StbImageSharp.ColorComponents.RedGreenBlue); }
-        catch (Exception e) when (e is not OutOfMemoryException) { throw new MvarException($"cannot read image {source}: corrupt ({e.Message.TrimEnd('.')})", e); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new MvarException($"cannot read image {source}: corrupt ({e.Message.TrimEnd('.')})",
+            e);
+        }
         if (img?.Data == null || img.Width <= 0 || img.Height <= 0 || img.Data.Length < (long)img.Width * img.Height * channels)
             throw Bad("not a supported image or corrupt");
         return (img.Data, img.Width, img.Height);
@@ -137,7 +141,9 @@ public static class ImageFiles
         if (w <= h) { newWl = size; newHl = (long)size * h / w; }
         else { newHl = size; newWl = (long)size * w / h; }
         if (newWl * newHl > MaxResizedPixels)
-            throw new MvarException($"a {w}x{h} image is too elongated: resized to {size} on its shorter side it would have {newWl}x{newHl} pixels (at most {MaxResizedPixels:N0})");
+            throw new
+                MvarException($"a {w}x{h} image is too elongated: resized to {size} on its shorter side it would have {newWl}x{newHl} pixels (at most "
+                + $"{MaxResizedPixels:N0})");
         int newW = (int)newWl, newH = (int)newHl;
         if (newW != w || newH != h) px = Lanczos.Resize(px, w, h, channels, newW, newH);
         int top = (int)Math.Round((newH - size) / 2.0), left = (int)Math.Round((newW - size) / 2.0);

@@ -131,7 +131,11 @@ public sealed class PickleReader
                         if (m == null || n == null) throw Bad(at, "STACK_GLOBAL without string names");
                         Push(_resolveGlobal(m, n)); break;
                     }
-                case (byte)'R': { var args = Pop() as object?[] ?? throw Bad(at, "REDUCE arguments are not a tuple"); Push(Call(Pop(), args)); break; } // REDUCE
+                case (byte)'R':
+                    {
+                        var args = Pop() as object?[] ?? throw Bad(at, "REDUCE arguments are not a tuple"); Push(Call(Pop(),
+                    args)); break;
+                    } // REDUCE
                 case 0x81: { var args = Pop() as object?[] ?? throw Bad(at, "NEWOBJ arguments are not a tuple"); Push(Call(Pop(), args)); break; } // NEWOBJ
                 case 0x92: { Pop(); var args = Pop() as object?[] ?? throw Bad(at, "NEWOBJ_EX arguments are not a tuple"); Push(Call(Pop(), args)); break; }
                 case (byte)'b': { var state = Pop(); if (Peek() is PickleObject o) o.State = state; break; } // BUILD

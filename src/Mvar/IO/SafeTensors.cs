@@ -85,7 +85,9 @@ public static class SafeTensors
             if (bytes > int.MaxValue) throw Bad($"{t}: tensors over 2 GiB ({bytes} bytes) are not supported");
             total += bytes;
             if (total > available)
-                throw new CheckpointException($"{path}: the tensors need {MemoryBudget.Gb(total)}, more than the {MemoryBudget.Gb(available)} this machine has available");
+                throw new
+                    CheckpointException($"{path}: the tensors need {MemoryBudget.Gb(total)}, more than the {MemoryBudget.Gb(available)} this machine has "
+                    + $"available");
             entries.Add((prop.Name, dtype, shape, begin, bytes));
         }
 

@@ -49,7 +49,9 @@ public static class TorchCheckpoint
                 if (storages.TryGetValue(r.Key, out var known))
                 {
                     if (known.dtype != r.Dtype || known.numel != r.Numel)
-                        throw new CheckpointException($"{path}: {name}: storage is named twice with different types or sizes ({known.dtype} x {known.numel}, {r.Dtype} x {r.Numel})");
+                        throw new
+                            CheckpointException($"{path}: {name}: storage is named twice with different types or sizes ({known.dtype} x {known.numel}, "
+                            + $"{r.Dtype} x {r.Numel})");
                     return known.t;
                 }
                 var entry = zip.GetEntry(name) ?? throw new CheckpointException($"{path}: storage '{r.Key}' is missing from the archive");
@@ -75,7 +77,11 @@ public static class TorchCheckpoint
                     : throw new CheckpointException($"{path}: {pkl[0].FullName}: unsupported persistent id in the pickle"));
             return reader.Load();
         }
-        catch (InvalidDataException e) { throw new CheckpointException($"{path}: corrupt checkpoint ({(entryName == "" ? "" : entryName + ": ")}{e.Message})", e); }
+        catch (InvalidDataException e)
+        {
+            throw new CheckpointException($"{path}: corrupt checkpoint ({(entryName == "" ? "" : entryName + ": ")}{e.Message})",
+            e);
+        }
         catch (EndOfStreamException e) { throw new CheckpointException($"{path}: truncated checkpoint ({e.Message})", e); }
     }
 
@@ -152,13 +158,17 @@ public static class TorchCheckpoint
         {
             used += bytes;
             if (used > available)
-                throw new CheckpointException($"{path}: {what}: the tensors need {MemoryBudget.Gb(used)} so far, more than the {MemoryBudget.Gb(available)} this machine has available");
+                throw new
+                    CheckpointException($"{path}: {what}: the tensors need {MemoryBudget.Gb(used)} so far, more than the {MemoryBudget.Gb(available)} "
+                    + $"this machine has available");
         }
         public void Expand(long bytes, string what)
         {
             expanded += bytes;
             if (expanded > MaxExpansionBytes)
-                throw new CheckpointException($"{path}: {what}: overlapping strides expand the file's storages by {expanded} bytes, more than the {MaxExpansionBytes} accepted");
+                throw new
+                    CheckpointException($"{path}: {what}: overlapping strides expand the file's storages by {expanded} bytes, more than the "
+                    + $"{MaxExpansionBytes} accepted");
             Take(bytes, what);
         }
     }

@@ -17,7 +17,8 @@ public static class ZipBounds
         if (e.CompressedLength < 0 || e.CompressedLength > fileLength)
             throw error($"{path}: {e.FullName}: compressed size {e.CompressedLength} exceeds the file's {fileLength} bytes");
         if (e.Length < 0 || e.Length > e.CompressedLength * MaxRatio + 1024)
-            throw error($"{path}: {e.FullName}: declared size {e.Length} is impossible for {e.CompressedLength} compressed bytes (a zip bomb or a corrupt header)");
+            throw error($"{path}: {e.FullName}: declared size {e.Length} is impossible for {e.CompressedLength} compressed bytes (a zip bomb or a corrupt "
+                + $"header)");
     }
 
     /// <summary>Fills <paramref name="buf"/> from the stream; an error naming the entry when it ends early.</summary>

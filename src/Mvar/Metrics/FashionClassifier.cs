@@ -37,7 +37,10 @@ public sealed class FashionClassifier : nn.Module<Tensor, Tensor>, IFeatureNetwo
     /// <summary>The network with the weights of <paramref name="path"/> (default: the shipped ones, found above the program's folder).</summary>
     public static FashionClassifier Load(string? path = null)
     {
-        path ??= Mvar.Config.ShippedModel.FindFile(ShippedWeights) ?? throw new MvarException($"no classifier weights given and {ShippedWeights} was not found above {AppContext.BaseDirectory}: train the classifier and give the path of its weights");
+        path ??= Mvar.Config.ShippedModel.FindFile(ShippedWeights)
+            ?? throw new
+            MvarException($"no classifier weights given and {ShippedWeights} was not found above {AppContext.BaseDirectory}: train the classifier and "
+            + $"give the path of its weights");
         var net = new FashionClassifier();
         Mvar.IO.StateDictLoader.LoadInto(net, Mvar.IO.Checkpoint.LoadStateDict(path), path);
         net.eval();

@@ -15,7 +15,8 @@ public static class ImageSets
     {
         if (spec.EndsWith(".npz", StringComparison.OrdinalIgnoreCase)) return NpzBatches(spec, batchSize);
         if (spec == "fashion-mnist-test") spec = "fashion-mnist:t10k";
-        if (spec.StartsWith("fashion-mnist", StringComparison.Ordinal) || spec.StartsWith("idx:", StringComparison.Ordinal)) return DataSetBatches(DataSets.Open(spec), batchSize);
+        if (spec.StartsWith("fashion-mnist", StringComparison.Ordinal) || spec.StartsWith("idx:",
+            StringComparison.Ordinal)) return DataSetBatches(DataSets.Open(spec), batchSize);
         if (!Directory.Exists(spec)) throw new MvarException($"image set not found: {spec} (an .npz, a folder of images, or fashion-mnist-test)");
         if (Directory.EnumerateDirectories(spec).Any()) return DataSetBatches(DataSets.Open(spec), batchSize);
         return FolderBatches(spec, batchSize);
@@ -56,7 +57,8 @@ public static class ImageSets
     static IEnumerable<Tensor> FolderBatches(string dir, int batchSize)
     {
         var files = Directory.EnumerateFiles(dir)
-            .Where(f => f.EndsWith(".png", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".jpeg", StringComparison.OrdinalIgnoreCase))
+            .Where(f => f.EndsWith(".png", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".jpg",
+                StringComparison.OrdinalIgnoreCase) || f.EndsWith(".jpeg", StringComparison.OrdinalIgnoreCase))
             .Order(StringComparer.Ordinal).ToList();
         if (files.Count == 0) throw new MvarException($"{dir}: no PNG or JPEG images");
         int w0 = 0, h0 = 0;

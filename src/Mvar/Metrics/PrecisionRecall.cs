@@ -12,7 +12,9 @@ public static class PrecisionRecall
     public static (double Precision, double Recall) Compute(Tensor real_ND, Tensor fake_ND, int k = 3, int batch = 1024)
     {
         if (real_ND.shape[0] <= k || fake_ND.shape[0] <= k)
-            throw new MvarException($"precision/recall with k = {k} needs more than {k} points in each set (got {real_ND.shape[0]} real, {fake_ND.shape[0]} generated)");
+            throw new
+                MvarException($"precision/recall with k = {k} needs more than {k} points in each set (got {real_ND.shape[0]} real, {fake_ND.shape[0]} "
+                + $"generated)");
         using var scope = NewDisposeScope();
         var real = real_ND.to(ScalarType.Float64);
         var fake = fake_ND.to(ScalarType.Float64);

@@ -15,7 +15,9 @@ public static class Psnr
     public static double[] PerImage(Tensor a_BCHW, Tensor b_BCHW)
     {
         if (!a_BCHW.shape.SequenceEqual(b_BCHW.shape) || a_BCHW.dim() != 4)
-            throw new ArgumentException($"PSNR needs two image batches of one shape, got ({string.Join(", ", a_BCHW.shape)}) and ({string.Join(", ", b_BCHW.shape)})");
+            throw new
+                ArgumentException($"PSNR needs two image batches of one shape, got ({string.Join(", ", a_BCHW.shape)}) and "
+                + $"({string.Join(", ", b_BCHW.shape)})");
         using var scope = NewDisposeScope();
         var mse = (a_BCHW.to(ScalarType.Float64) - b_BCHW.to(ScalarType.Float64)).square().mean([1, 2, 3]);
         return mse.data<double>().Select(OfMse).ToArray();

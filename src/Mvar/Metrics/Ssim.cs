@@ -39,7 +39,9 @@ public static class Ssim
     public static double[] PerImage(Tensor x_BCHW, Tensor y_BCHW)
     {
         if (!x_BCHW.shape.SequenceEqual(y_BCHW.shape) || x_BCHW.dim() != 4)
-            throw new ArgumentException($"SSIM needs two image batches of one shape, got ({string.Join(", ", x_BCHW.shape)}) and ({string.Join(", ", y_BCHW.shape)})");
+            throw new
+                ArgumentException($"SSIM needs two image batches of one shape, got ({string.Join(", ", x_BCHW.shape)}) and "
+                + $"({string.Join(", ", y_BCHW.shape)})");
         if (x_BCHW.shape[2] < WindowSize || x_BCHW.shape[3] < WindowSize)
             throw new MvarException($"SSIM needs images of at least {WindowSize}x{WindowSize} pixels, got {x_BCHW.shape[2]}x{x_BCHW.shape[3]}");
         using var scope = NewDisposeScope();

@@ -27,7 +27,8 @@ public sealed record TokenizerReport
     public int Images { get; init; }
     public int ImageSize { get; init; }
     public int Channels { get; init; }
-    /// <summary>Mean over the images of each image's PSNR (dB, peak 1); images reconstructed exactly (infinite PSNR) are left out and counted in <see cref="PsnrIdenticalImages"/> (+Infinity when all are).</summary>
+    /// <summary>Mean over the images of each image's PSNR (dB, peak 1); images reconstructed exactly (infinite PSNR) are left out and counted in
+    /// <see cref="PsnrIdenticalImages"/> (+Infinity when all are).</summary>
     public double PsnrDb { get; init; }
     public int PsnrIdenticalImages { get; init; }
     /// <summary>Mean over the images of each image's SSIM (<see cref="Ssim"/>).</summary>
@@ -68,7 +69,8 @@ public sealed record TokenizerEvaluationOptions
     public IProgress<WorkProgress>? Progress { get; init; }
 }
 
-/// <summary>The report and the first <see cref="TokenizerEvaluationOptions.GridImages"/> originals and reconstructions (N, 3, H, W) in [-1, 1], 8-bit values.</summary>
+/// <summary>The report and the first <see cref="TokenizerEvaluationOptions.GridImages"/> originals and reconstructions (N, 3, H, W) in [-1, 1], 8-bit
+/// values.</summary>
 public sealed class TokenizerEvaluationResult(TokenizerReport report, Tensor originals, Tensor reconstructions) : IDisposable
 {
     public TokenizerReport Report { get; } = report;
@@ -90,10 +92,19 @@ public static class TokenizerEvaluation
 
     public static readonly Dictionary<string, string> Definitions = new()
     {
-        ["psnr_db"] = "mean over the images of 10 log10(1 / MSE), the MSE of one image over all its pixels and channels in [0, 1], the reconstruction rounded to 8 bits; exact reconstructions (infinite PSNR) are left out of the mean and counted in psnr_identical_images",
-        ["ssim"] = "mean over the images of SSIM (Wang et al. 2004): 11x11 Gaussian window, sigma 1.5, K1 0.01, K2 0.03, data range 1, the SSIM map over the valid window positions (no padding) averaged; on the grey channel, or the BT.601 luma of colour images (weights 0.299 R, 0.587 G, 0.114 B); the reconstruction rounded to 8 bits",
-        ["rfid"] = "Frechet distance between the feature-network features of the 8-bit reconstructions and of the reference set (as sample sets are scored); is_mean/is_std, precision, recall likewise (10 IS splits, k = 3)",
-        ["codebook"] = "per scale and over all scales: tokens counted, codes used at least once (used_codes, usage_percent of vocab_size), perplexity exp(-sum p log p) of the code histogram (natural log)",
+        ["psnr_db"] =
+            "mean over the images of 10 log10(1 / MSE), the MSE of one image over all its pixels and channels in [0, 1], the reconstruction rounded to 8 "
+            + "bits; exact reconstructions (infinite PSNR) are left out of the mean and counted in psnr_identical_images",
+        ["ssim"] =
+            "mean over the images of SSIM (Wang et al. 2004): 11x11 Gaussian window, sigma 1.5, K1 0.01, K2 0.03, data range 1, the SSIM map over the "
+            + "valid window positions (no padding) averaged; on the grey channel, or the BT.601 luma of colour images (weights 0.299 R, 0.587 G, 0.114 "
+            + "B); the reconstruction rounded to 8 bits",
+        ["rfid"] =
+            "Frechet distance between the feature-network features of the 8-bit reconstructions and of the reference set (as sample sets are scored); "
+            + "is_mean/is_std, precision, recall likewise (10 IS splits, k = 3)",
+        ["codebook"] =
+            "per scale and over all scales: tokens counted, codes used at least once (used_codes, usage_percent of vocab_size), perplexity exp(-sum p log "
+            + "p) of the code histogram (natural log)",
     };
 
     public static TokenizerEvaluationResult Run(VqVae vae, ImageBatches data, TokenizerEvaluationOptions o)
@@ -101,9 +112,12 @@ public static class TokenizerEvaluation
         int n = data.Data.Count, B = o.Batch, C = vae.Config.InChannels;
         if (n < 1) throw new MvarException("the data set is empty");
         if (B < 1) throw new MvarException($"batch must be at least 1, got {B}");
-        if ((o.Network == null) != (o.ReferenceFeatures_ND is null)) throw new ArgumentException("give both the feature network and the reference features, or neither");
+        if ((o.Network == null) != (o.ReferenceFeatures_ND is null)) throw new
+            ArgumentException("give both the feature network and the reference features, or neither");
         if (o.Network != null && n <= o.Network.FeatureDim)
-            throw new MvarException($"{n} images are too few for rFID: the {o.Network.FeatureDim}-dimensional features of {o.Network.Name} need at least {o.Network.FeatureDim + 1}");
+            throw new
+                MvarException($"{n} images are too few for rFID: the {o.Network.FeatureDim}-dimensional features of {o.Network.Name} need at least "
+                + $"{o.Network.FeatureDim + 1}");
 
         var sw = Stopwatch.StartNew();
         var histogram = new CodebookHistogram(vae.Quantize.VocabSize, vae.PatchNums.Length);

@@ -53,7 +53,8 @@ public sealed class ScaleSampler(ScaleTransformer model, VqVae vae)
     /// <summary>
     /// Samples several independent requests in one batch: each <see cref="SampleGroup"/> has its own seeded generator,
     /// which draws its random classes (if any) and then its tokens in exactly the order it would alone, so each group's
-    /// tokens equal those of <see cref="Sample(IReadOnlyList{long}, int, SamplingOptions, Action{ScaleStep}, TokenOverride)"/> with that seed as long as the batched forward computes the same
+    /// tokens equal those of <see cref="Sample(IReadOnlyList{long}, int, SamplingOptions, Action{ScaleStep}, TokenOverride)"/> with that seed as long as the
+    /// batched forward computes the same
     /// logits for its rows (row-wise operations; checked on the fixtures). <c>options.Seed</c> is ignored. The result
     /// holds the groups' samples in order; its <see cref="SampleResult.Seed"/> is the first group's.
     /// </summary>

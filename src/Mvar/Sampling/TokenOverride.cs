@@ -3,7 +3,8 @@ using static TorchSharp.torch;
 namespace Mvar.Sampling;
 
 /// <summary>
-/// A per-scale token override for <see cref="ScaleSampler.Sample(IReadOnlyList{long}, int, SamplingOptions, Action{ScaleStep}, TokenOverride)"/>: right after the draw of scale si, the positions
+/// A per-scale token override for <see cref="ScaleSampler.Sample(IReadOnlyList{long}, int, SamplingOptions, Action{ScaleStep}, TokenOverride)"/>: right after
+/// the draw of scale si, the positions
 /// where <c>KeepMasks[si]</c> is true take <c>ReferenceTokens[si]</c> instead of the drawn token, and the next scale's
 /// input is built from the result (the zero-shot editing of VAR's demo: in/out-painting, class-conditional editing).
 /// The draw itself is unchanged (it consumes the generator exactly as without an override), so positions that are not
@@ -24,7 +25,9 @@ public sealed class TokenOverride : IDisposable
         keep = keepMasks.Select(t => t.to_type(ScalarType.Bool).clone().MoveToOuterDisposeScope()).ToArray();
         for (int si = 0; si < reference.Length; si++)
             if (reference[si].dim() != 2 || !reference[si].shape.SequenceEqual(keep[si].shape))
-                throw new MvarException($"token override, scale {si}: reference tokens ({string.Join(", ", reference[si].shape)}) and keep mask ({string.Join(", ", keep[si].shape)}) must both be (B, pn*pn)");
+                throw new
+                    MvarException($"token override, scale {si}: reference tokens ({string.Join(", ", reference[si].shape)}) and keep mask "
+                    + $"({string.Join(", ", keep[si].shape)}) must both be (B, pn*pn)");
     }
 
     public int ScaleCount => reference.Length;

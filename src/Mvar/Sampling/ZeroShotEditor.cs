@@ -5,7 +5,8 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace Mvar.Sampling;
 
-/// <summary>In-painting regenerates the region (the box / white mask pixels) and keeps the rest; out-painting keeps the region and regenerates the rest.</summary>
+/// <summary>In-painting regenerates the region (the box / white mask pixels) and keeps the rest; out-painting keeps the region and regenerates the
+/// rest.</summary>
 public enum EditMode { Inpaint, Outpaint }
 
 /// <summary>

@@ -21,9 +21,13 @@ public static class VqVaeLoader
         {
             bool hasRms = sd.ContainsKey(ScaleRmsKey);
             if (hasRms && !config.ScaleNorm)
-                throw new CheckpointException($"{path} holds {ScaleRmsKey}: it is a tokenizer trained with tokenizer.scale_norm, which the configuration does not set (add \"scale_norm\": true to its tokenizer section)");
+                throw new
+                    CheckpointException($"{path} holds {ScaleRmsKey}: it is a tokenizer trained with tokenizer.scale_norm, which the configuration does "
+                    + $"not set (add \"scale_norm\": true to its tokenizer section)");
             if (!hasRms && config.ScaleNorm)
-                throw new CheckpointException($"{path} has no {ScaleRmsKey}: it was not trained with tokenizer.scale_norm (no official tokenizer is), which the configuration sets (remove \"scale_norm\" from its tokenizer section)");
+                throw new
+                    CheckpointException($"{path} has no {ScaleRmsKey}: it was not trained with tokenizer.scale_norm (no official tokenizer is), which the "
+                    + $"configuration sets (remove \"scale_norm\" from its tokenizer section)");
             var vae = new VqVae(config);
             try
             {

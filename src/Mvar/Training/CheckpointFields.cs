@@ -33,7 +33,9 @@ static class CheckpointFields
     {
         var t = Required(d, key, where) as Tensor ?? throw WrongType(d[key], key, where, "a tensor");
         if (t.dtype != dtype || (rank is int r && t.dim() != r))
-            throw new CheckpointException($"{where}: the field '{key}' is a {t.dtype} tensor of shape [{string.Join(", ", t.shape)}], expected {dtype} with {rank} dimension(s)");
+            throw new
+                CheckpointException($"{where}: the field '{key}' is a {t.dtype} tensor of shape [{string.Join(", ", t.shape)}], expected {dtype} with "
+                + $"{rank} dimension(s)");
         return t;
     }
 

@@ -10,7 +10,8 @@ namespace Mvar.Training;
 /// </summary>
 public static class LeanAdamW
 {
-    public static TorchSharp.Modules.AdamW Create(IEnumerable<TorchSharp.Modules.AdamW.ParamGroup> groups, double lr, double beta1, double beta2, double eps, double weightDecay) =>
+    public static TorchSharp.Modules.AdamW Create(IEnumerable<TorchSharp.Modules.AdamW.ParamGroup> groups, double lr, double beta1, double beta2, double eps,
+        double weightDecay) =>
         new AdamW(groups, lr, beta1, beta2, eps, weightDecay);
 
     /// <summary>

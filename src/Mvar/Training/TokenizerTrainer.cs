@@ -79,7 +79,9 @@ public sealed class TokenizerTrainer : Trainer
         if (T.RecL1Weight > 0 && T.RecL2Weight > 0) names.AddRange(["l1", "l2"]);
         if (T.LpipsWeight > 0 && vae.Config.ImageSize >= Lpips.MinImageSize)
         {
-            this.lpips = lpips ?? throw new MvarException("training.lpips_weight is set: give the LPIPS network (the lpips parameter, loaded from the VGG16 and LPIPS weight files)");
+            this.lpips = lpips
+                ?? throw new
+                MvarException("training.lpips_weight is set: give the LPIPS network (the lpips parameter, loaded from the VGG16 and LPIPS weight files)");
             names.Add(Perceptual);
         }
         augment = new DiffAugment(T.DiscAugmentationList());
@@ -228,7 +230,8 @@ public sealed class TokenizerTrainer : Trainer
     }
 
     /// <summary>One AdamW step of the discriminator: hinge loss on augmented real and (detached) reconstructed images, + LeCam.</summary>
-    void DiscriminatorStep(Tensor? img, Tensor? rec, DiffAugment.Draw augReal, DiffAugment.Draw augFake, double factor, double tokLr, int n, int total, Dictionary<string, double> m)
+    void DiscriminatorStep(Tensor? img, Tensor? rec, DiffAugment.Draw augReal, DiffAugment.Draw augFake, double factor, double tokLr, int n, int total,
+        Dictionary<string, double> m)
     {
         using var scope = NewDisposeScope();
         double lr = tokLr * (T.DiscLr ?? T.TokLr) / T.TokLr;
@@ -295,21 +298,25 @@ public sealed class TokenizerTrainer : Trainer
     {
         const string where = "checkpoint:extra";
         if (extra.ContainsKey("hits_SV"))
-            CheckpointFields.Restoring("hits_SV", where, () => hits_SV.copy_(CheckpointFields.Tensor(extra, "hits_SV", where, hits_SV.dtype, rank: (int)hits_SV.dim())));
+            CheckpointFields.Restoring("hits_SV", where, () => hits_SV.copy_(CheckpointFields.Tensor(extra, "hits_SV", where, hits_SV.dtype,
+                rank: (int)hits_SV.dim())));
         if (extra.ContainsKey("reinit_count")) ReinitCount = CheckpointFields.Int64(extra, "reinit_count", where);
         if (disc is not null)
         {
-            if (extra.GetValueOrDefault("disc") is null) throw new CheckpointException("the checkpoint has no discriminator state (training.disc_weight was 0 when it was saved)");
+            if (extra.GetValueOrDefault("disc") is null) throw new
+                CheckpointException("the checkpoint has no discriminator state (training.disc_weight was 0 when it was saved)");
             var sd = StateDicts.Select(extra["disc"], null, "checkpoint:extra.disc");
             using (no_grad()) StateDictLoader.LoadInto(disc, sd, "checkpoint:extra.disc");
-            CheckpointFields.Restoring("disc_optimizer", where, () => LoadOptimizerBytes(discOpt!, CheckpointFields.Tensor(extra, "disc_optimizer", where, ScalarType.Byte)));
+            CheckpointFields.Restoring("disc_optimizer", where, () => LoadOptimizerBytes(discOpt!, CheckpointFields.Tensor(extra, "disc_optimizer", where,
+                ScalarType.Byte)));
             var l = CheckpointFields.Tensor(extra, "lecam", where, ScalarType.Float64).data<double>().ToArray();
             if (l.Length != 2) throw new CheckpointException($"{where}: the field 'lecam' has {l.Length} values, expected 2");
             (lecamReal, lecamFake) = (l[0], l[1]);
         }
         if (emaVae is not null)
         {
-            if (extra.GetValueOrDefault("ema") is null) throw new CheckpointException("the checkpoint has no weight average (training.ema_decay was 0 when it was saved)");
+            if (extra.GetValueOrDefault("ema") is null) throw new
+                CheckpointException("the checkpoint has no weight average (training.ema_decay was 0 when it was saved)");
             var sd = StateDicts.Select(extra["ema"], null, "checkpoint:extra.ema");
             using (no_grad()) StateDictLoader.LoadInto(emaVae, sd, "checkpoint:extra.ema");
         }

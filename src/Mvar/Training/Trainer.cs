@@ -73,7 +73,9 @@ public abstract class Trainer : IDisposable
         Epochs = tokenizer ? T.TokEpochs ?? T.Epochs : T.Epochs;
         Order = new EpochOrder(dataCount, T.BatchSize, T.Seed);
         if (Order.BatchSize % Comm.Size != 0)
-            throw new MvarException($"the batch size {Order.BatchSize} cannot be split evenly over {Comm.Size} ranks: make training.batch_size a multiple of the rank count");
+            throw new
+                MvarException($"the batch size {Order.BatchSize} cannot be split evenly over {Comm.Size} ranks: make training.batch_size a multiple of "
+                + $"the rank count");
         long full = (long)Epochs * Order.ItersPerEpoch;
         TotalSteps = T.MaxSteps > 0 ? Math.Min(T.MaxSteps, full) : full;
     }
@@ -163,8 +165,16 @@ public abstract class Trainer : IDisposable
         if (officialNoWd) (d, nd) = ParamGroups.Split(model);
         else { d = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToList(); nd = new(); }
         var groups = new List<AdamW.ParamGroup>();
-        if (d.Count > 0) groups.Add(new AdamW.ParamGroup(d.Select(x => x.Item2), new AdamW.Options { LearningRate = lr, weight_decay = 0, beta1 = betas[0], beta2 = betas[1] }));
-        if (nd.Count > 0) groups.Add(new AdamW.ParamGroup(nd.Select(x => x.Item2), new AdamW.Options { LearningRate = lr, weight_decay = 0, beta1 = betas[0], beta2 = betas[1] }));
+        if (d.Count > 0) groups.Add(new AdamW.ParamGroup(d.Select(x => x.Item2), new AdamW.Options
+        {
+            LearningRate = lr, weight_decay = 0, beta1 = betas[0],
+            beta2 = betas[1]
+        }));
+        if (nd.Count > 0) groups.Add(new AdamW.ParamGroup(nd.Select(x => x.Item2), new AdamW.Options
+        {
+            LearningRate = lr, weight_decay = 0, beta1 = betas[0],
+            beta2 = betas[1]
+        }));
         var opt = LeanAdamW.Create(groups, lr, betas[0], betas[1], 1e-8, 0);
         return (opt, d.Concat(nd).Select(x => x.Item2).ToList());
     }
@@ -261,7 +271,8 @@ public abstract class Trainer : IDisposable
         var root = LoadRoot(dir, out string path);
         var config = ModelConfig.Parse(CheckpointFields.String(root, "config", path), path + ":config");
         Dictionary<string, string> info = new();
-        CheckpointFields.Restoring("info", path, () => info = JsonSerializer.Deserialize<Dictionary<string, string>>(CheckpointFields.String(root, "info", path)) ?? new());
+        CheckpointFields.Restoring("info", path, () => info = JsonSerializer.Deserialize<Dictionary<string, string>>(CheckpointFields.String(root, "info",
+            path)) ?? new());
         return (config, info, CheckpointFields.String(root, "kind", path));
     }
 
@@ -283,7 +294,8 @@ public abstract class Trainer : IDisposable
         if (kind != Kind) throw new CheckpointException($"{path} is a {kind} checkpoint, not {Kind}");
         long iters = CheckpointFields.Int64(root, "iters_per_epoch", path, min: 1);
         if (iters != Order.ItersPerEpoch)
-            throw new CheckpointException($"{path}: {iters} iterations per epoch, but the data and batch size now give {Order.ItersPerEpoch}: the data set changed");
+            throw new
+                CheckpointException($"{path}: {iters} iterations per epoch, but the data and batch size now give {Order.ItersPerEpoch}: the data set changed");
         long step = CheckpointFields.Int64(root, "step", path, max: TotalSteps);
         var order = CheckpointFields.Tensor(root, "data_order", path, ScalarType.Int64).data<long>().ToArray();
         var sd = StateDicts.Select(CheckpointFields.Required(root, "model", path), null, path + ":model");

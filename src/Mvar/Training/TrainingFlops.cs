@@ -36,7 +36,8 @@ public static class TrainingFlops
         return 3 * batch * perSample;
     }
 
-    /// <summary>FLOPs of steps [0, <paramref name="steps"/>) whose groups <paramref name="groupAt"/> gives (each distinct group counted once and reused).</summary>
+    /// <summary>FLOPs of steps [0, <paramref name="steps"/>) whose groups <paramref name="groupAt"/> gives (each distinct group counted once and
+    /// reused).</summary>
     public static double ForSteps(long steps, Func<long, ScaleGroup> groupAt, Func<ScaleGroup, double> perStep)
     {
         var memo = new Dictionary<ScaleGroup, double>();

@@ -58,7 +58,9 @@ public sealed class TransformerTrainer : Trainer
         for (int si = 0; si < Layout.Count; si++) { names.Add(ScaleLoss(si)); names.Add(ScaleAccuracy(si)); }
         metricNames = names.ToArray();
         var never = model.Pattern.NeverTrained(T.RatioK);
-        if (never.Count > 0) NeverTrainedWarning = $"with ratio_k {T.RatioK} the official MVAR schedule never trains scale(s) {string.Join(", ", never)} (K - refine_step > ratio_k); raise ratio_k or use ratio_k 1";
+        if (never.Count > 0) NeverTrainedWarning =
+            $"with ratio_k {T.RatioK} the official MVAR schedule never trains scale(s) {string.Join(", ", never)} (K - refine_step > ratio_k); raise "
+            + $"ratio_k or use ratio_k 1";
     }
 
     /// <summary>Set when the official MVAR schedule skips some scales for these settings.</summary>

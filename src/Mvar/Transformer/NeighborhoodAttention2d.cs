@@ -171,7 +171,8 @@ public static class NeighborhoodAttention2d
         return tensor(m, [N, N]).DetachFromDisposeScope();
     });
 
-    /// <summary>The same attention written as dense attention with the N x N <see cref="Mask"/> (the small-map path, and the reference the tiled path is tested against).</summary>
+    /// <summary>The same attention written as dense attention with the N x N <see cref="Mask"/> (the small-map path, and the reference the tiled path is
+    /// tested against).</summary>
     public static Tensor DenseReference(Tensor q, Tensor k, Tensor v, int kernelH, int kernelW, double scale)
     {
         using var scope = NewDisposeScope();

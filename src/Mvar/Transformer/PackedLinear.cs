@@ -73,7 +73,8 @@ public sealed class PackedLinear : nn.Module<Tensor, Tensor>
         bool packed = kernel != GemmKernel.Mkl && !training && !is_grad_enabled() && x.dtype == ScalarType.Float32;
         if (!packed)
         {
-            if (released) throw new InvalidOperationException("this linear layer keeps only its packed weight: it runs float32 inference without gradients only");
+            if (released) throw new
+                InvalidOperationException("this linear layer keeps only its packed weight: it runs float32 inference without gradients only");
             return F.linear(x, weight, b);
         }
         var x_NI = x.reshape(-1, x.shape[^1]);

@@ -82,7 +82,8 @@ public sealed class ScaleTransformer : nn.Module
     public static IAttentionPattern DefaultPattern(TransformerConfig config, ScaleLayout layout) => AttentionPatterns.For(config, layout);
 
     public static ScaleTransformer Create(ModelConfig config, IAttentionPattern? pattern = null, bool initWeights = true, Generator? initGenerator = null) =>
-        new(config.Transformer ?? throw new ConfigException("the configuration has no transformer section"), config.Tokenizer, pattern, initWeights, initGenerator);
+        new(config.Transformer ?? throw new ConfigException("the configuration has no transformer section"), config.Tokenizer, pattern, initWeights,
+            initGenerator);
 
     // ---------------------------------------------------------------- weights
 
@@ -209,7 +210,8 @@ public sealed class ScaleTransformer : nn.Module
             x_BlC = x_BlCv is null ? sos : cat([sos, word_embed.forward(x_BlCv)], dim: 1);
         }
         else x_BlC = word_embed.forward(x_BlCv ?? throw new ArgumentException("the teacher-forcing input is missing"));
-        if (x_BlC.shape[1] != ed - bg) throw new ArgumentException($"teacher-forcing input has {x_BlC.shape[1]} tokens, scales [{firstScale}, {endScale}) need {ed - bg}");
+        if (x_BlC.shape[1] != ed - bg) throw new
+            ArgumentException($"teacher-forcing input has {x_BlC.shape[1]} tokens, scales [{firstScale}, {endScale}) need {ed - bg}");
         var lvl = lvl_1L.slice(1, bg, ed, 1).expand(B, -1);
         x_BlC = x_BlC.add(lvl_embed.forward(lvl).add(pos_1LC.slice(1, bg, ed, 1)));
         trace?.Add(x_BlC.clone().MoveToOuterDisposeScope());

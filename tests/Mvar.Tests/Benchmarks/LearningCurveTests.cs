@@ -34,7 +34,8 @@ public class LearningCurveTests
     {
         string dir = TinyRun();
         using var real = rand(40, 3, generator: new Generator(7));
-        var points = LearningCurve.Score("tiny", LearningCurve.ConfigOf(dir), LearningCurve.Snapshots(dir), Vae, new ModelComparisonTests.MomentFeatures(), real, Options);
+        var points = LearningCurve.Score("tiny", LearningCurve.ConfigOf(dir), LearningCurve.Snapshots(dir), Vae, new ModelComparisonTests.MomentFeatures(),
+            real, Options);
         Assert.Equal(new long[] { 2, 3 }, points.Select(p => p.Step));
         Assert.All(points, p => Assert.True(p.Arch == "mvar" && double.IsFinite(p.Fid) && p.CpuSeconds > 0));
         Assert.True(points[0].WallSeconds > 0 && points[1].WallSeconds > points[0].WallSeconds);

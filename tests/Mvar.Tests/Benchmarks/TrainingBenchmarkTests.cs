@@ -9,7 +9,11 @@ public class TrainingBenchmarkTests
     static readonly string TinyPath = Path.Combine(Fixtures.RepoRoot, "tests", "data", "train-tiny-fmnist.json");
 
     static TrainingBenchmarkResult Run(string arch, int steps = 1, int warmup = 1) =>
-        TrainingBenchmark.Run(ModelConfig.Load(TinyPath).WithArch(arch), new TrainingBenchmarkOptions { Name = "tiny", Batch = 2, Steps = steps, Warmup = warmup });
+        TrainingBenchmark.Run(ModelConfig.Load(TinyPath).WithArch(arch), new TrainingBenchmarkOptions
+        {
+            Name = "tiny", Batch = 2, Steps = steps,
+            Warmup = warmup
+        });
 
     [Fact]
     public void MvarTimesEveryGroupOfTheRatioKCycle()

@@ -16,7 +16,11 @@ public static class CliRunner
     public static Result RunWith(IReadOnlyDictionary<string, string>? env, IReadOnlyList<string> prefix, params string[] args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "Mvar.Cli.dll");
-        var psi = new ProcessStartInfo(prefix.Count > 0 ? prefix[0] : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = prefix.Count > 0, UseShellExecute = false };
+        var psi = new ProcessStartInfo(prefix.Count > 0 ? prefix[0] : "dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true,
+            RedirectStandardInput = prefix.Count > 0, UseShellExecute = false
+        };
         foreach (var a in prefix.Skip(1)) psi.ArgumentList.Add(a);
         if (prefix.Count > 0) psi.ArgumentList.Add("dotnet");
         psi.ArgumentList.Add(dll);

@@ -83,18 +83,21 @@ public class CompareCommandTests
         string dir = Fixtures.TempDir();
         string config = Path.Combine(Fixtures.RepoRoot, "tests", "data", "parity-tiny-mvar.json");
         string[] Parity(params string[] extra) =>
-            ["compare", "--config", config, "--vae", Fixtures.Parity("vae.pth"), "--var", Fixtures.Parity("var.pth"), "--mvar", Fixtures.Parity("mvar.pth"), .. extra];
+            ["compare", "--config", config, "--vae", Fixtures.Parity("vae.pth"), "--var", Fixtures.Parity("var.pth"), "--mvar", Fixtures.Parity("mvar.pth"),
+                .. extra];
         string outDir = Path.Combine(dir, "out");
 
         CliRunner.AssertOneLineError(CliRunner.Run(Parity("--count", "100", "--out", outDir)), "too few for FID");
         CliRunner.AssertOneLineError(CliRunner.Run(Parity("--per-class", "3", "--count", "300", "--out", outDir)), "either --per-class or --count");
         CliRunner.AssertOneLineError(CliRunner.Run("compare", "--config", config, "--vae", Fixtures.Parity("vae.pth"), "--var", Fixtures.Parity("var.pth"),
             "--mvar", Path.Combine(dir, "none.pth"), "--out", outDir), "MVAR checkpoint not found");
-        CliRunner.AssertOneLineError(CliRunner.Run("compare", "--config", config, "--vae", Fixtures.Parity("vae.pth"), "--out", outDir), "missing: --var, --mvar");
+        CliRunner.AssertOneLineError(CliRunner.Run("compare", "--config", config, "--vae", Fixtures.Parity("vae.pth"), "--out", outDir),
+            "missing: --var, --mvar");
         CliRunner.AssertOneLineError(CliRunner.Run("compare", "--preset", "var-d16", "--out", outDir), "missing: --vae, --var, --mvar");
         CliRunner.AssertOneLineError(CliRunner.Run(Parity("--preset", "var-d16", "--out", outDir)), "exactly one of --config FILE or --preset NAME");
         CliRunner.AssertOneLineError(CliRunner.Run("compare", "--config", Path.Combine(Fixtures.RepoRoot, "tests", "data", "parity-tiny.json"),
-            "--vae", Fixtures.Parity("vae.pth"), "--var", Fixtures.Parity("var.pth"), "--mvar", Fixtures.Parity("mvar.pth"), "--out", outDir), "no transformer section");
+            "--vae", Fixtures.Parity("vae.pth"), "--var", Fixtures.Parity("var.pth"), "--mvar", Fixtures.Parity("mvar.pth"), "--out", outDir),
+                "no transformer section");
         string file = Path.Combine(dir, "a-file");
         File.WriteAllText(file, "");
         CliRunner.AssertOneLineError(CliRunner.Run(Parity("--out", file)), "is a file");

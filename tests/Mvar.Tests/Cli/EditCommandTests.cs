@@ -34,7 +34,8 @@ public class EditCommandTests
     {
         var (dir, image, mask, _, _) = Inputs();
         string output = Path.Combine(dir, "out.png");
-        var args = Base(model, image, regionOption, region == "MASK" ? mask : region, "--mode", mode, cls, "--count", "3", "--seed", "0", "--out", output).ToList();
+        var args = Base(model, image, regionOption, region == "MASK" ? mask : region, "--mode", mode, cls, "--count", "3", "--seed", "0", "--out",
+            output).ToList();
         if (model == "var.pth") args.AddRange(["--arch", "var"]);
         var r = CliRunner.Run(args.ToArray());
         Assert.True(r.ExitCode == 0, r.StdErr);

@@ -43,7 +43,8 @@ public class HostileInputTests
             CliRunner.AssertOneLineError(Timed("inspect", path), expected);
         }
         // through a loader that builds a model, too
-        CliRunner.AssertOneLineError(Timed(["sample", .. Shipped, "--vae", Path.Combine(dir, "deep.pth"), "--out", Path.Combine(dir, "x.png")]), "nested deeper");
+        CliRunner.AssertOneLineError(Timed(["sample", .. Shipped, "--vae", Path.Combine(dir, "deep.pth"), "--out", Path.Combine(dir, "x.png")]),
+            "nested deeper");
         CliRunner.AssertOneLineError(Timed("convert", Path.Combine(dir, "stride-zero.pth"), Path.Combine(dir, "out.safetensors")), "overlapping strides");
         Assert.False(File.Exists(Path.Combine(dir, "x.png")));
         Assert.False(File.Exists(Path.Combine(dir, "out.safetensors")));

@@ -22,9 +22,11 @@ public class ResolutionOptionTests
     public void ResolutionNeedsABuiltInPresetThatCanTakeIt()
     {
         string config = Path.Combine(Fixtures.RepoRoot, "tests", "data", "parity-tiny-mvar.json");
-        CliRunner.AssertOneLineError(CliRunner.Run("bench", "sample", "--config", config, "--resolution", "512"), "--resolution applies to a built-in --preset");
+        CliRunner.AssertOneLineError(CliRunner.Run("bench", "sample", "--config", config, "--resolution", "512"),
+            "--resolution applies to a built-in --preset");
         CliRunner.AssertOneLineError(CliRunner.Run("sample", "--preset", "fashion-mnist", "--resolution", "512"), "not to the shipped model fashion-mnist");
-        CliRunner.AssertOneLineError(CliRunner.Run("bench", "sample", "--preset", "var-d36-512", "--resolution", "1024"), "var-d36-512 is the 512 px checkpoint's configuration");
+        CliRunner.AssertOneLineError(CliRunner.Run("bench", "sample", "--preset", "var-d36-512", "--resolution", "1024"),
+            "var-d36-512 is the 512 px checkpoint's configuration");
     }
 
     [Fact]
@@ -32,8 +34,10 @@ public class ResolutionOptionTests
     {
         // parsed and applied: the runs fail on the next check (no --vae; --repeats 0), not on --resolution
         CliRunner.AssertOneLineError(CliRunner.Run("sample", "--preset", "mvar-d16", "--resolution", "1024"), "give --vae");
-        CliRunner.AssertOneLineError(CliRunner.Run("bench", "sample", "--preset", "var-d16", "--resolution", "512", "--repeats", "0"), "repeats must be at least 1, got 0");
-        CliRunner.AssertOneLineError(CliRunner.Run("bench", "sample", "--preset", "var-d36-512", "--resolution", "512", "--repeats", "0"), "repeats must be at least 1, got 0");
+        CliRunner.AssertOneLineError(CliRunner.Run("bench", "sample", "--preset", "var-d16", "--resolution", "512", "--repeats", "0"),
+            "repeats must be at least 1, got 0");
+        CliRunner.AssertOneLineError(CliRunner.Run("bench", "sample", "--preset", "var-d36-512", "--resolution", "512", "--repeats", "0"),
+            "repeats must be at least 1, got 0");
     }
 
     [Theory]

@@ -17,7 +17,8 @@ public class ScalingReportTests
     public void WritesTheTableAndThePlotOfBenchSampleResults()
     {
         string dir = Fixtures.TempDir();
-        var files = new[] { Result("var", 256, 16, 1.5, 300), Result("var", 1024, 64, 20, 3000), Result("mvar", 256, 16, 1.0, 60), Result("mvar", 1024, 64, 1.1, 200) }
+        var files = new[] { Result("var", 256, 16, 1.5, 300), Result("var", 1024, 64, 20, 3000), Result("mvar", 256, 16, 1.0, 60), Result("mvar", 1024, 64,
+            1.1, 200) }
             .Select((r, i) => { string f = Path.Combine(dir, $"r{i}.json"); File.WriteAllText(f, r.ToJson()); return f; }).ToArray();
         string md = Path.Combine(dir, "scaling.md"), png = Path.Combine(dir, "scaling.png");
         var r = CliRunner.Run(["bench", "scaling", .. files, "--markdown", md, "--plot", png]);

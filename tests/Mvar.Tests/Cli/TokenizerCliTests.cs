@@ -101,7 +101,8 @@ public class TokenizerCliTests
         var (dir, a, _) = FixturePngs();
         string json = Path.Combine(dir, "t.json"), png = Path.Combine(dir, "r.png");
         string noTok = Path.Combine(dir, "no-tokenizer.json");
-        File.WriteAllText(noTok, "{\"transformer\": {\"arch\": \"var\", \"depth\": 2, \"embed_dim\": 64, \"num_heads\": 2, \"num_classes\": 10, \"refine_step\": 4}}");
+        File.WriteAllText(noTok,
+            "{\"transformer\": {\"arch\": \"var\", \"depth\": 2, \"embed_dim\": 64, \"num_heads\": 2, \"num_classes\": 10, \"refine_step\": 4}}");
         string notImage = Path.Combine(dir, "notes.png");
         File.WriteAllText(notImage, "hello");
 
@@ -144,7 +145,8 @@ public class TokenizerCliTests
         using var rec = Mvar.IO.Npz.Load(npz)["arr_0"];
         Assert.Equal(new long[] { 300, 32, 32 }, rec.shape[..3]);
         // the same 300 test images, padded to 32x32 as the shipped model's training did
-        var data = new Mvar.Data.ImageBatches(new Mvar.Data.Subset(Mvar.Data.DataSets.Open("fashion-mnist:t10k"), 300), new Mvar.Data.Preprocess(32, 1, Pad: true));
+        var data = new Mvar.Data.ImageBatches(new Mvar.Data.Subset(Mvar.Data.DataSets.Open("fashion-mnist:t10k"), 300), new Mvar.Data.Preprocess(32, 1,
+            Pad: true));
         var (images, _) = data.Load(Enumerable.Range(0, 300).ToList(), train: false)!.Value;
         var recGrey = Mvar.IO.Npz.FromUint8NHWC(rec).mean([1], keepdim: true);
         double l1 = (recGrey - images).abs().mean().item<float>();

@@ -39,7 +39,8 @@ public class TokenizerEvalCommandTests
         }
         Assert.Equal(300, report.GetProperty("images").GetInt32());
         using (var f = File.OpenRead(Path.Combine(Fixtures.RepoRoot, "models", "fashion-mnist", "tokenizer.safetensors")))
-            Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(f))[..16].ToLowerInvariant(), report.GetProperty("tokenizer_sha256").GetString());
+            Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(f))[..16].ToLowerInvariant(),
+                report.GetProperty("tokenizer_sha256").GetString());
         Assert.Equal(300, report.GetProperty("reference_images").GetInt64());
         Assert.InRange(report.GetProperty("rfid").GetDouble(), -1e-3, 1e-3);   // the matrix square root leaves ~1e-5 either side of 0
         Assert.Equal(1.0, report.GetProperty("precision").GetDouble());
@@ -112,12 +113,15 @@ public class TokenizerEvalCommandTests
         ImageFiles.SavePng(TinyTokenizer.E("img")[0], Path.Combine(dir, "set", "c", "a.png"));
         string set = Path.Combine(dir, "set");
         CliRunner.AssertOneLineError(CliRunner.Run(["eval", "tokenizer", .. tok, "--data", Path.Combine(dir, "missing"), "--reference", "none"]), "missing");
-        CliRunner.AssertOneLineError(CliRunner.Run(["eval", "tokenizer", .. tok, "--data", set, "--reference", "none", "--limit", "0"]), "--limit must be at least 1");
+        CliRunner.AssertOneLineError(CliRunner.Run(["eval", "tokenizer", .. tok, "--data", set, "--reference", "none", "--limit", "0"]),
+            "--limit must be at least 1");
         CliRunner.AssertOneLineError(CliRunner.Run(["eval", "tokenizer", .. tok, "--data", set, "--reference", "none", "--batch", "0"]), "--batch");
         CliRunner.AssertOneLineError(CliRunner.Run(["eval", "tokenizer", .. tok, "--data", set]), "give --reference");
         CliRunner.AssertOneLineError(CliRunner.Run(["eval", "tokenizer", .. tok, "--data", set, "--reference", "fashion-mnist-test"]), "too few for rFID");
-        CliRunner.AssertOneLineError(CliRunner.Run(["eval", "tokenizer", .. tok, "--data", set, "--reference", "none", "--json", Path.Combine(dir, "no", "t.json")]), "t.json");
-        CliRunner.AssertOneLineError(CliRunner.Run(["eval", "tokenizer", "--config", TinyTokenizer.ConfigPath, "--vae", Path.Combine(dir, "none.pth"), "--data", set, "--reference", "none"]), "none.pth");
+        CliRunner.AssertOneLineError(CliRunner.Run(["eval", "tokenizer", .. tok, "--data", set, "--reference", "none", "--json", Path.Combine(dir, "no",
+            "t.json")]), "t.json");
+        CliRunner.AssertOneLineError(CliRunner.Run(["eval", "tokenizer", "--config", TinyTokenizer.ConfigPath, "--vae", Path.Combine(dir, "none.pth"),
+            "--data", set, "--reference", "none"]), "none.pth");
         CliRunner.AssertOneLineError(CliRunner.Run("eval", "tokenizer", "--vae", Fixtures.Parity("vae.pth"), "--data", set), "--preset");
         Assert.Equal(new[] { "set" }, Directory.GetFileSystemEntries(dir).Select(Path.GetFileName));   // nothing written
     }

@@ -24,7 +24,8 @@ public class TrainCommandTests
 
         // VAR: stopped after 3 steps, then resumed to the end; the CSV holds each logged step once
         string vae = Path.Combine(tok, "model.pth");
-        r = CliRunner.Run("train", "transformer", "--arch", "var", "--config", Config, "--vae", vae, "--data", "fashion-mnist", "--limit", "32", "--out", var_, "--stop-after", "3");
+        r = CliRunner.Run("train", "transformer", "--arch", "var", "--config", Config, "--vae", vae, "--data", "fashion-mnist", "--limit", "32", "--out",
+            var_, "--stop-after", "3");
         Assert.True(r.ExitCode == 0, r.StdErr + r.StdOut);
         Assert.Contains("stopped after step 3", r.StdOut);
         // the run folder moved elsewhere, with a temporary file a killed write left: it resumes, with its token cache
@@ -57,7 +58,8 @@ public class TrainCommandTests
         Assert.Equal([(3L, "samples"), (7L, "samples")], sampleImages.OrderBy(i => i.Step));
 
         // MVAR on the same tokenizer, then both sample through the trained config
-        r = CliRunner.Run("train", "transformer", "--arch", "mvar", "--config", Config, "--vae", vae, "--data", "fashion-mnist", "--limit", "32", "--out", mvar);
+        r = CliRunner.Run("train", "transformer", "--arch", "mvar", "--config", Config, "--vae", vae, "--data", "fashion-mnist", "--limit", "32", "--out",
+            mvar);
         Assert.True(r.ExitCode == 0, r.StdErr + r.StdOut);
         foreach (var (arch, run) in new[] { ("var", var_), ("mvar", mvar) })
         {
@@ -79,16 +81,19 @@ public class TrainCommandTests
     {
         string dir = Fixtures.TempDir();
         CliRunner.AssertOneLineError(CliRunner.Run("train", "tokenizer", "--data", "fashion-mnist", "--out", dir), "give --config");
-        CliRunner.AssertOneLineError(CliRunner.Run("train", "tokenizer", "--config", Path.Combine(dir, "none.json"), "--data", "fashion-mnist", "--out", dir), "config file not found");
+        CliRunner.AssertOneLineError(CliRunner.Run("train", "tokenizer", "--config", Path.Combine(dir, "none.json"), "--data", "fashion-mnist", "--out", dir),
+            "config file not found");
         CliRunner.AssertOneLineError(CliRunner.Run("train", "transformer", "--config", Config, "--data", "fashion-mnist", "--out", dir), "give --vae");
-        CliRunner.AssertOneLineError(CliRunner.Run("train", "tokenizer", "--config", Config, "--data", Path.Combine(dir, "no-such-folder"), "--out", Path.Combine(dir, "o")), "no-such-folder");
+        CliRunner.AssertOneLineError(CliRunner.Run("train", "tokenizer", "--config", Config, "--data", Path.Combine(dir, "no-such-folder"), "--out",
+            Path.Combine(dir, "o")), "no-such-folder");
     }
 
     [Fact]
     public void ABatchTheMachineCannotHoldFailsAtOnceWithTheNumbers()
     {
         string dir = Fixtures.TempDir(), big = Path.Combine(dir, "big.json"), o = Path.Combine(dir, "o");
-        File.WriteAllText(big, File.ReadAllText(Config).Replace("\"batch_size\": 8", "\"batch_size\": 65536").Replace("\"embed_dim\": 64", "\"embed_dim\": 1024"));
+        File.WriteAllText(big, File.ReadAllText(Config).Replace("\"batch_size\": 8", "\"batch_size\": 65536").Replace("\"embed_dim\": 64",
+            "\"embed_dim\": 1024"));
         foreach (var kind in new[] { "tokenizer", "transformer" })
         {
             var sw = System.Diagnostics.Stopwatch.StartNew();

@@ -119,7 +119,8 @@ public class ModelConfigTests
             ModelConfig.Parse(json, section);
             foreach (var d in derived)
                 Assert.Contains("is derived", Assert.Throws<ConfigException>(() => ModelConfig.Parse(
-                    section == "tokenizer" ? "{\"tokenizer\": {\"" + d + "\": 1}}" : "{\"tokenizer\": {}, \"" + section + "\": {\"" + d + "\": 1}}", "x")).Message);
+                    section == "tokenizer" ? "{\"tokenizer\": {\"" + d + "\": 1}}" : "{\"tokenizer\": {}, \"" + section + "\": {\"" + d + "\": 1}}",
+                        "x")).Message);
         }
     }
 }

@@ -89,7 +89,8 @@ public static class FuzzCases
             if (r.BatchSize is < 1 or > 65536 || r.Epochs is < 1 or > 1_000_000) return "batch size / epochs";
             foreach (var d in new[] { r.Tblr, r.Twd, r.Twde, r.Tclip, r.Ls, r.CondDropRate, r.Wp, r.Wp0, r.Wpe, r.TokLr, r.TokWd, r.MidReso })
                 if (!double.IsFinite(d)) return "non-finite training number";
-            if (r.Sche == null || (r.Sche.StartsWith("lin", StringComparison.Ordinal) && r.Sche.Length > 3 && r.Sche[3..] is var tail && tail != "0" && tail != "00"
+            if (r.Sche == null || (r.Sche.StartsWith("lin",
+                StringComparison.Ordinal) && r.Sche.Length > 3 && r.Sche[3..] is var tail && tail != "0" && tail != "00"
                 && !(double.TryParse(tail, System.Globalization.CultureInfo.InvariantCulture, out var f) && f >= 0 && f <= 1))) return $"sche {r.Sche}";
         }
         return null;
@@ -257,7 +258,8 @@ public static class FuzzCases
                         Tensor(p, numel, offset, size, stride);
                         p.Op('s');
                         pkl = p.Stop();
-                        what = $"tensor numel {Show(numel)} offset {Show(offset)} size [{string.Join(",", size.Select(Show))}] stride [{string.Join(",", stride.Select(Show))}]";
+                        what = $"tensor numel {Show(numel)} offset {Show(offset)} size [{string.Join(",", size.Select(Show))}] stride "
+                            + $"[{string.Join(",", stride.Select(Show))}]";
                         break;
                     }
                 case 1:
@@ -372,7 +374,8 @@ public static class FuzzCases
             {
                 case 0:
                     {   // a size field of a central-directory or local header set to a lie
-                        var offsets = Find(z, [0x50, 0x4b, 0x01, 0x02]).Select(o => (o, cd: true)).Concat(Find(z, [0x50, 0x4b, 0x03, 0x04]).Select(o => (o, cd: false))).ToList();
+                        var offsets = Find(z, [0x50, 0x4b, 0x01, 0x02]).Select(o => (o, cd: true)).Concat(Find(z, [0x50, 0x4b, 0x03, 0x04]).Select(o => (o,
+                            cd: false))).ToList();
                         var (o, cd) = offsets[r.Next(offsets.Count)];
                         int field = cd ? (r.Next(2) == 0 ? 20 : 24) : (r.Next(2) == 0 ? 18 : 22);
                         uint[] values = [0, 1, 0x7FFFFFFF, 0xFFFFFFFE, 0xFFFFFFFF, 1000_000_000, (uint)r.Next()];
@@ -403,7 +406,11 @@ public static class FuzzCases
                         long mb = new[] { 1L, 4, 16 }[r.Next(3)];
                         string shape = $"({mb << 20},)";
                         if (torch) { z = DeflatedTorch(mb << 20); what = $"torch storage of {mb} MB of deflated zeros declared {mb << 18} floats"; }
-                        else { z = NpzOf(NpyBytes($"{{'descr': '{(r.Next(2) == 0 ? "|u1" : "<c8")}', 'fortran_order': False, 'shape': {shape}, }}", (int)(mb << 20)), deflate: true); what = $"npz of {mb} MB of deflated zeros"; }
+                        else
+                        {
+                            z = NpzOf(NpyBytes($"{{'descr': '{(r.Next(2) == 0 ? "|u1" : "<c8")}', 'fortran_order': False, 'shape': {shape}, }}",
+                            (int)(mb << 20)), deflate: true); what = $"npz of {mb} MB of deflated zeros";
+                        }
                         break;
                     }
             }
@@ -513,7 +520,8 @@ public static class FuzzCases
         var r = new Random(seed);
         string[] descrs = ["|u1", "<f4", "<c8", ">f4", "|O", "", "<i8"];
         string[] shapes = ["(2, 4, 4, 3)", "(96,)", "()", "(-1,)", "(3.5,)", "('a',)", "(2**70,)", "(99999999999999999999,)",
-                           "(4294967296, 4294967296)", "(1000000000,)", "(0, 4)", "(,)", "(1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34)",
+                           "(4294967296, 4294967296)", "(1000000000,)", "(0, 4)", "(,)",
+                               "(1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34)",
                            "(9223372036854775807, 2)", "(2 4)"];
         for (int i = 0; i < count; i++)
         {
@@ -650,7 +658,8 @@ public static class FuzzCases
         ("tokenizer", "vocab_size"), ("tokenizer", "z_channels"), ("tokenizer", "ch"), ("tokenizer", "ch_mult"), ("tokenizer", "num_res_blocks"),
         ("tokenizer", "in_channels"), ("tokenizer", "quant_conv_ks"), ("tokenizer", "quant_resi"), ("tokenizer", "patch_nums"), ("tokenizer", "beta"),
         ("transformer", "arch"), ("transformer", "depth"), ("transformer", "embed_dim"), ("transformer", "num_heads"), ("transformer", "num_classes"),
-        ("transformer", "mlp_ratio"), ("transformer", "norm_eps"), ("transformer", "kernel_size"), ("transformer", "refine_step"), ("transformer", "class_names"),
+        ("transformer", "mlp_ratio"), ("transformer", "norm_eps"), ("transformer", "kernel_size"), ("transformer", "refine_step"), ("transformer",
+            "class_names"),
         ("training", "epochs"), ("training", "batch_size"), ("training", "lr"), ("training", "betas"), ("training", "sche"), ("training", "wp"),
         ("training", "ratio_k"), ("training", "log_every"), ("training", "drop_path_rate"), ("training", "tok_betas"),
     ];
@@ -720,7 +729,9 @@ public static class FuzzCases
                 }
             }
             var sb = new StringBuilder("{");
-            sb.AppendJoin(", ", sections.Select(s => nulled.Contains(s) ? $"\"{s}\": null" : $"\"{s}\": {{{string.Join(", ", c[s].Select(kv => $"\"{kv.Key}\": {kv.Value}"))}}}"));
+            sb.AppendJoin(", ",
+                sections.Select(s => nulled.Contains(s) ? $"\"{s}\": null"
+                : $"\"{s}\": {{{string.Join(", ", c[s].Select(kv => $"\"{kv.Key}\": {kv.Value}"))}}}"));
             if (r.Next(15) == 0) { sb.Append(", \"training\": {}"); what.Add("duplicate training section"); }
             sb.Append('}');
             yield return new FuzzCase("config", i, string.Join("; ", what), Encoding.UTF8.GetBytes(sb.ToString()), ".json");

@@ -29,7 +29,8 @@ public class FuzzTests(ITestOutputHelper output)
         double peakAbove = ProcessMemory.PeakMb - before;
         var failed = outcomes.Where(o => !o.Held).ToList();
         int errors = outcomes.Count(o => o.Held && o.Result.StartsWith("error", StringComparison.Ordinal));
-        output.WriteLine($"{format}: {outcomes.Count} cases, {outcomes.Count - failed.Count} held ({errors} clean errors, {outcomes.Count - failed.Count - errors} read), " +
+        output.WriteLine($"{format}: {outcomes.Count} cases, {outcomes.Count - failed.Count} held ({errors} clean errors, "
+            + $"{outcomes.Count - failed.Count - errors} read), " +
                          $"slowest {outcomes.Max(o => o.Elapsed.TotalMilliseconds):F0} ms, peak {peakAbove:F0} MB above the start");
         foreach (var f in failed.Take(20)) output.WriteLine($"  case {f.Case.Index} ({f.Case.What}): {f.Result}");
         Assert.True(failed.Count == 0, $"{failed.Count} of {outcomes.Count} {format} cases did not hold; first: " +

@@ -17,7 +17,8 @@ public class AtomicFileTests : IDisposable
         catch (System.ComponentModel.Win32Exception) { return false; }
     }
 
-    string[] Leftovers() => Directory.GetFiles(dir).Select(Path.GetFileName).Where(n => n!.EndsWith(".tmp", StringComparison.Ordinal) || n.EndsWith(".part", StringComparison.Ordinal)).ToArray()!;
+    string[] Leftovers() => Directory.GetFiles(dir).Select(Path.GetFileName).Where(n => n!.EndsWith(".tmp", StringComparison.Ordinal) || n.EndsWith(".part",
+        StringComparison.Ordinal)).ToArray()!;
 
     [Fact]
     public void WritesANewFileAndReplacesARegularOneKeepingItsMode()
@@ -137,7 +138,8 @@ public class AtomicFileTests : IDisposable
         string fifo = Path.Combine(dir, "model.pth");
         Assert.True(Sh("mkfifo", fifo));
         var sw = Stopwatch.StartNew();
-        foreach (var load in new Action[] { () => Checkpoint.LoadStateDict(fifo), () => TorchCheckpoint.Load(fifo), () => SafeTensors.Load(fifo), () => Npz.Load(fifo) })
+        foreach (var load in new Action[] { () => Checkpoint.LoadStateDict(fifo), () => TorchCheckpoint.Load(fifo), () => SafeTensors.Load(fifo),
+            () => Npz.Load(fifo) })
             Assert.Contains("FIFO", Assert.ThrowsAny<MvarException>(load).Message);
         Assert.Contains("directory", Assert.Throws<CheckpointException>(() => Checkpoint.LoadStateDict(dir)).Message);
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5));

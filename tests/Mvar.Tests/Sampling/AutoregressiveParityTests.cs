@@ -12,7 +12,8 @@ public class AutoregressiveParityTests(ITestOutputHelper output)
     public static TheoryData<string, string, string, string, GemmKernel> Runs()
     {
         var d = new TheoryData<string, string, string, string, GemmKernel>();
-        foreach (var (arch, weights, file) in new[] { ("var", "var.pth", "expected_var.pth"), ("mvar", "mvar.pth", "expected_mvar.pth"), ("mvar", "var.pth", "expected_mvar_from_var.pth") })
+        foreach (var (arch, weights, file) in new[] { ("var", "var.pth", "expected_var.pth"), ("mvar", "mvar.pth", "expected_mvar.pth"), ("mvar", "var.pth",
+            "expected_mvar_from_var.pth") })
             foreach (var run in new[] { "greedy_cfg1p0", "greedy_cfg1p5", "sampled_seed0" })
                 foreach (var kernel in new[] { GemmKernel.Mkl, GemmKernel.OneDnn })
                     d.Add(arch, weights, file, run, kernel);
@@ -47,7 +48,8 @@ public class AutoregressiveParityTests(ITestOutputHelper output)
         for (int si = 0; si < model.Layout.Count; si++)
             Assert.Equal(exp[$"ar_{run}_idx_s{si}"].data<long>().ToArray(), result.Tokens[si].data<long>().ToArray());
         AssertClose(exp[$"ar_{run}_f_hat"], result.FHat, 1e-4, "f_hat");
-        string msg = $"{file} {run} {kernel.Name()}: tokens identical, logits max|diff| {maxLogit:g3}, f_hat {MaxAbsDiff(result.FHat, exp[$"ar_{run}_f_hat"]):g3}";
+        string msg =
+            $"{file} {run} {kernel.Name()}: tokens identical, logits max|diff| {maxLogit:g3}, f_hat {MaxAbsDiff(result.FHat, exp[$"ar_{run}_f_hat"]):g3}";
         if (exp.TryGetValue($"ar_{run}_img", out var img))
         {
             using var ours = sampler.DecodeToUnitRange(result.FHat);

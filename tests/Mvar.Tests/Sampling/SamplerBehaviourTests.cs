@@ -76,8 +76,10 @@ public class SamplerBehaviourTests
         {
             var s = Sampler(arch);
             Tensor? l1 = null, l15 = null;
-            using (s.Sample([4], 0, new SamplingOptions { Cfg = 1.0, TopK = 1, Seed = 0 }, st => { if (st.Si == 1) l1 = st.Logits_BlV.clone().DetachFromDisposeScope(); })) { }
-            using (s.Sample([4], 0, new SamplingOptions { Cfg = 0.0, TopK = 1, Seed = 0 }, st => { if (st.Si == 1) l15 = st.Logits_BlV.clone().DetachFromDisposeScope(); })) { }
+            using (s.Sample([4], 0, new SamplingOptions { Cfg = 1.0, TopK = 1, Seed = 0 },
+                st => { if (st.Si == 1) l1 = st.Logits_BlV.clone().DetachFromDisposeScope(); })) { }
+            using (s.Sample([4], 0, new SamplingOptions { Cfg = 0.0, TopK = 1, Seed = 0 },
+                st => { if (st.Si == 1) l15 = st.Logits_BlV.clone().DetachFromDisposeScope(); })) { }
             // cfg 0 means t = 0: pure conditional logits. VAR at cfg 1 still mixes (t = 0.2 at scale 1); MVAR does not.
             double d = MaxAbsDiff(l1!, l15!);
             if (arch == "mvar") Assert.True(d < 1e-5, $"mvar: {d}");

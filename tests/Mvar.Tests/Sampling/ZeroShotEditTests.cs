@@ -87,7 +87,8 @@ public class ZeroShotEditTests
         Assert.Equal(48, keep.sum().item<float>());
         var m = ZeroShotEditor.ScaleKeepMasks(keep, Pns);
         Assert.True(m[0].all().item<bool>());
-        Assert.Equal(new[] { true, true, true, true, true, false, false, true, true, false, false, true, true, true, true, true }, m[3][0].data<bool>().ToArray());
+        Assert.Equal(new[] { true, true, true, true, true, false, false, true, true, false, false, true, true, true, true, true },
+            m[3][0].data<bool>().ToArray());
         Assert.Equal(64 - 16, m[5].sum().item<long>());
         using var outp = ZeroShotEditor.BoxKeepMask(8, 0.25, 0.25, 0.75, 0.75, EditMode.Outpaint);
         Assert.Equal(16, outp.sum().item<float>());

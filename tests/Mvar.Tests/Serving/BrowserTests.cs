@@ -2,7 +2,8 @@ using System.Diagnostics;
 
 namespace Mvar.Tests.Serving;
 
-/// <summary>Runs only where headless Chromium and playwright-core are installed (./test installs both when it can), or fails under MVAR_TEST_REQUIRE_ALL=1.</summary>
+/// <summary>Runs only where headless Chromium and playwright-core are installed (./test installs both when it can), or fails under
+/// MVAR_TEST_REQUIRE_ALL=1.</summary>
 public sealed class BrowserFactAttribute : FactAttribute
 {
     public static string Chromium => Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium";
@@ -22,8 +23,13 @@ public class BrowserTests
     {
         await using var server = await ServeTestServer.StartAsync(bothArchs: true);
         string shot = Path.Combine(Fixtures.TempDir(), "serve.png");
-        var psi = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = BrowserFactAttribute.ScriptDir };
-        foreach (var a in new[] { "generate.mjs", server.App.Address.ToString(), shot, "--class", "3", "--arch", "var", "--seed", "0" }) psi.ArgumentList.Add(a);
+        var psi = new ProcessStartInfo("node")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true,
+            WorkingDirectory = BrowserFactAttribute.ScriptDir
+        };
+        foreach (var a in new[] { "generate.mjs", server.App.Address.ToString(), shot, "--class", "3", "--arch", "var", "--seed",
+            "0" }) psi.ArgumentList.Add(a);
         using var node = Process.Start(psi)!;
         var stdout = node.StandardOutput.ReadToEndAsync();
         var stderr = node.StandardError.ReadToEndAsync();

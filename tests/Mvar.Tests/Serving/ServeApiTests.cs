@@ -120,7 +120,8 @@ public class ServeApiTests(ServeApiFixture fixture) : IClassFixture<ServeApiFixt
         text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(block =>
         {
             var lines = block.Split('\n');
-            return (lines.Single(l => l.StartsWith("event: ", StringComparison.Ordinal))[7..], JsonDocument.Parse(lines.Single(l => l.StartsWith("data: ", StringComparison.Ordinal))[6..]).RootElement);
+            return (lines.Single(l => l.StartsWith("event: ", StringComparison.Ordinal))[7..], JsonDocument.Parse(lines.Single(l => l.StartsWith("data: ",
+                StringComparison.Ordinal))[6..]).RootElement);
         }).ToList();
 
     [Theory]
@@ -239,7 +240,8 @@ public class ServeLoadTests
     public async Task MissedDeadlineIs504()
     {
         GatedRunner? gated = null;
-        await using var server = await ServeTestServer.StartAsync(new ServeSettings { Timeout = TimeSpan.FromMilliseconds(300) }, r => gated = new GatedRunner(r));
+        await using var server = await ServeTestServer.StartAsync(new ServeSettings { Timeout = TimeSpan.FromMilliseconds(300) },
+            r => gated = new GatedRunner(r));
         using var response = await server.Http.PostAsync("/api/samples", new StringContent("""{"class": 1}"""));
         await ServeApiTests.AssertError(response, HttpStatusCode.GatewayTimeout, "deadline");
         using var stream = await server.Http.GetAsync("/api/samples/stream?class=1");

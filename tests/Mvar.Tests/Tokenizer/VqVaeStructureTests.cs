@@ -38,7 +38,8 @@ public class VqVaeStructureTests
         using (var non = new VqVae(Tiny with { ShareQuantResi = 0 }))
         {
             var keys = non.state_dict().Keys.Where(k => k.StartsWith("quantize.quant_resi.", StringComparison.Ordinal)).ToList();
-            Assert.Equal(Enumerable.Range(0, 6).SelectMany(i => new[] { $"quantize.quant_resi.{i}.weight", $"quantize.quant_resi.{i}.bias" }).Order(), keys.Order());
+            Assert.Equal(Enumerable.Range(0, 6).SelectMany(i => new[] { $"quantize.quant_resi.{i}.weight", $"quantize.quant_resi.{i}.bias" }).Order(),
+                keys.Order());
             Assert.Equal(Enumerable.Range(0, 6), Enumerable.Range(0, 6).Select(si => non.Quantize.PhiIndex(si, 6)));
         }
         using (var shared = new VqVae(Tiny with { ShareQuantResi = 1 }))

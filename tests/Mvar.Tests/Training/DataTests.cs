@@ -34,7 +34,8 @@ public class DataTests
         var px = new byte[n * 28 * 28];
         for (int i = 0; i < n; i++) px[i * 784 + i] = (byte)(10 + i);   // a marker pixel per image
         WriteIdx(Path.Combine(dir, $"{split}-images-idx3-ubyte.gz"), 0x803, [n, 28, 28], px);
-        WriteIdx(Path.Combine(dir, $"{split}-labels-idx1-ubyte.gz"), 0x801, [labelCount], Enumerable.Range(0, labelCount).Select(i => (byte)(i % 10)).ToArray());
+        WriteIdx(Path.Combine(dir, $"{split}-labels-idx1-ubyte.gz"), 0x801, [labelCount], Enumerable.Range(0,
+            labelCount).Select(i => (byte)(i % 10)).ToArray());
         return dir;
     }
 

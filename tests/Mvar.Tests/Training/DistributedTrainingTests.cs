@@ -8,7 +8,8 @@ using static TorchSharp.torch;
 
 namespace Mvar.Tests.Training;
 
-/// <summary>Skips a test when Open MPI's mpirun or Fashion-MNIST is not installed (./test installs both when run as root), unless MVAR_TEST_REQUIRE_ALL=1.</summary>
+/// <summary>Skips a test when Open MPI's mpirun or Fashion-MNIST is not installed (./test installs both when run as root), unless
+/// MVAR_TEST_REQUIRE_ALL=1.</summary>
 public sealed class MpiFactAttribute : FactAttribute
 {
     public MpiFactAttribute()
@@ -66,7 +67,8 @@ public class DistributedTrainingTests(DistributedFixture fx) : IClassFixture<Dis
     static void AssertOk(CliRunner.Result r) =>
         Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}\nstdout:\n{r.StdOut}\nstderr:\n{r.StdErr}");
 
-    /// <summary>The largest absolute difference between two weight files (same keys required) and the share of elements differing by more than <paramref name="tolerance"/>.</summary>
+    /// <summary>The largest absolute difference between two weight files (same keys required) and the share of elements differing by more than
+    /// <paramref name="tolerance"/>.</summary>
     static (double max, double shareAbove) Compare(string a, string b, double tolerance = Tolerance)
     {
         using var scope = NewDisposeScope();
@@ -115,7 +117,8 @@ public class DistributedTrainingTests(DistributedFixture fx) : IClassFixture<Dis
         int gradNorm = Array.IndexOf(File.ReadLines(Path.Combine(one, "metrics.csv")).First().Split(','), "grad_norm");
         for (int i = 0; i < m1.Length; i++)
             for (int j = 0; j < m1[i].Length; j++)
-                Assert.True(Math.Abs(m1[i][j] - m2[i][j]) <= (j == gradNorm ? 1e-4 : 1e-5) * Math.Max(1, Math.Abs(m1[i][j])), $"metrics row {i} column {j}: {m1[i][j]} vs {m2[i][j]}");
+                Assert.True(Math.Abs(m1[i][j] - m2[i][j]) <= (j == gradNorm ? 1e-4 : 1e-5) * Math.Max(1, Math.Abs(m1[i][j])),
+                    $"metrics row {i} column {j}: {m1[i][j]} vs {m2[i][j]}");
         // The weights agree within 1e-5 except a few conv biases feeding a GroupNorm: their gradient is zero up to
         // rounding, and AdamW turns that rounding noise (different for a batch of 8 than for 2 x 4) into steps of up to
         // lr. So: at most 0.1% of the elements beyond 1e-5, and none beyond 2 lr x steps.
@@ -157,7 +160,8 @@ public class DistributedTrainingTests(DistributedFixture fx) : IClassFixture<Dis
         var byRank = lines.ToDictionary(l => int.Parse(l.Split(' ')[1], CultureInfo.InvariantCulture), l => l);
         Assert.Equal([0, 1, 2], byRank.Keys.Order());
         double Field(string line, string name) =>
-            double.Parse(line[(line.IndexOf(name, StringComparison.Ordinal) + name.Length)..].Trim().Split(' ', ';')[0], System.Globalization.CultureInfo.InvariantCulture);
+            double.Parse(line[(line.IndexOf(name, StringComparison.Ordinal) + name.Length)..].Trim().Split(' ', ';')[0],
+                System.Globalization.CultureInfo.InvariantCulture);
         foreach (var l in lines)
         {
             // rank r holds (r + 1) * (i + 1); the sum over 3 ranks is 6 * (i + 1)
@@ -181,7 +185,11 @@ public class DistributedTrainingTests(DistributedFixture fx) : IClassFixture<Dis
     [Fact]
     public void MissingMpiLibraryUnderMpirunIsOneLineError()
     {
-        var r = CliRunner.RunWith(new Dictionary<string, string> { [Communicators.LaunchVariable] = "2", [Communicators.LibraryVariable] = "libmpi-missing.so.99" }, [],
+        var r = CliRunner.RunWith(new Dictionary<string, string>
+        {
+            [Communicators.LaunchVariable] = "2",
+            [Communicators.LibraryVariable] = "libmpi-missing.so.99"
+        }, [],
             "train", "tokenizer", "--config", fx.Config, "--data", "fashion-mnist", "--out", Path.Combine(fx.Dir, "nolib"));
         CliRunner.AssertOneLineError(r, "the MPI library libmpi-missing.so.99 cannot be loaded");
         Assert.Throws<MvarException>(() => new MpiCommunicator("libmpi-missing.so.99"));

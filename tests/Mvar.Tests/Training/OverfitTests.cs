@@ -25,7 +25,8 @@ public class OverfitTests(ITestOutputHelper output)
         using var vae = new VqVae(config.Tokenizer);   // a random tokenizer still gives fixed token maps to memorise
         var batches = new ImageBatches(data, new Preprocess(32, 1, Pad: true));
         var tokens = Fixtures.TempDir();
-        long fp = TokenCache.Fingerprint(Path.Combine(Fixtures.RepoRoot, "tests", "data", "train-tiny-fmnist.json"), config.Tokenizer, data, batches.Preprocess);
+        long fp = TokenCache.Fingerprint(Path.Combine(Fixtures.RepoRoot, "tests", "data", "train-tiny-fmnist.json"), config.Tokenizer, data,
+            batches.Preprocess);
         TokenCache cache;
         using (no_grad()) cache = TokenCache.Build(Path.Combine(tokens, "tokens.cache"), fp, vae, batches);
         Assert.Equal(4, cache.Count);

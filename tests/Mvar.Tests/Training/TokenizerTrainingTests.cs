@@ -110,7 +110,11 @@ public class TokenizerTrainingTests(ITestOutputHelper output)
     [Fact]
     public void DecoderOnlyTrainingKeepsEveryTokenAndChangesOnlyTheDecoder()
     {
-        var t = new TrainingConfig { Epochs = 10, BatchSize = 8, TokLr = 1e-3, Wp = 1e-9, CodeReinitEvery = 0, TokTrain = "decoder", DiscWeight = 0.5, DiscLayers = 2, DiscChannels = 8, EmaDecay = 0.99 };
+        var t = new TrainingConfig
+        {
+            Epochs = 10, BatchSize = 8, TokLr = 1e-3, Wp = 1e-9, CodeReinitEvery = 0, TokTrain = "decoder", DiscWeight = 0.5,
+            DiscLayers = 2, DiscChannels = 8, EmaDecay = 0.99
+        };
         var config = TinyFmnist(t);
         config = config with { Tokenizer = config.Tokenizer with { ScaleNorm = true } };
         using var vae = new VqVae(config.Tokenizer);
@@ -134,7 +138,8 @@ public class TokenizerTrainingTests(ITestOutputHelper output)
         var changed = w0.Keys.Where(k => !w0[k].eq(w1[k]).all().item<bool>()).ToList();
         output.WriteLine($"changed {changed.Count} of {w0.Count} tensors");
         Assert.NotEmpty(changed);
-        Assert.All(changed, k => Assert.True(k.StartsWith("decoder.", StringComparison.Ordinal) || k.StartsWith("post_quant_conv.", StringComparison.Ordinal), k));
+        Assert.All(changed, k => Assert.True(k.StartsWith("decoder.", StringComparison.Ordinal) || k.StartsWith("post_quant_conv.", StringComparison.Ordinal),
+            k));
         Assert.Contains(changed, k => k.StartsWith("post_quant_conv.", StringComparison.Ordinal));
         var tokens1 = vae.ImgToIdxBl(img);
         for (int si = 0; si < tokens0.Count; si++) Assert.True(tokens0[si].eq(tokens1[si]).all().item<bool>(), $"scale {si}: tokens changed");

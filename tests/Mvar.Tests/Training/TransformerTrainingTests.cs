@@ -113,7 +113,11 @@ public class TransformerTrainingTests(ITestOutputHelper output)
         using (var tr = NewTrainer("mvar", t, data))
             TrainingRun.Run(tr, full, new RunOptions { OnStep = (_, m) => a.Add(m["loss"]), TensorBoard = false });
         using (var tr = NewTrainer("mvar", t, data))
-            Assert.Equal(RunOutcome.StoppedAtStep, TrainingRun.Run(tr, part, new RunOptions { StopAfter = 3, OnStep = (_, m) => b.Add(m["loss"]), TensorBoard = false }));
+            Assert.Equal(RunOutcome.StoppedAtStep, TrainingRun.Run(tr, part, new RunOptions
+            {
+                StopAfter = 3, OnStep = (_, m) => b.Add(m["loss"]),
+                TensorBoard = false
+            }));
         Assert.Equal(3, b.Count);
         using (var tr = NewTrainer("mvar", t, data))
         {

@@ -68,7 +68,8 @@ public class AttentionPatternTests
         var mvar = Of(Architecture.Mvar, kernel: 5, refine: 4);
         Assert.Equal(new double[] { 1, 5, 14, 30, 66, 130 }, Enumerable.Range(0, 6).Select(var_.KeysPerQuery));             // this and every earlier scale
         Assert.Equal(new double[] { 1, 4, 9, 16, 25, 25 }, Enumerable.Range(0, 6).Select(mvar.KeysPerQuery));               // own scale, then 5x5
-        Assert.Equal(new double[] { 1, 4, 9, 16, 36, 49 }, Enumerable.Range(0, 6).Select(Of(Architecture.Mvar, kernel: 7).KeysPerQuery));   // 7x7 clipped to the 6x6 map
+        Assert.Equal(new double[] { 1, 4, 9, 16, 36, 49 }, Enumerable.Range(0, 6).Select(Of(Architecture.Mvar,
+            kernel: 7).KeysPerQuery));   // 7x7 clipped to the 6x6 map
     }
 
     [Fact]

@@ -26,7 +26,11 @@ public class PresetTests(ITestOutputHelper output)
     public void EveryPresetHasTheOfficialParameterCount()
     {
         // VAR model zoo: d16 310M, d20 600M, d24 1.0B, d30 2.0B, d36 (512 px) 2.3B (as rounded there); MVAR uses the same backbones
-        var expected = new Dictionary<int, (double millions, double tolerance)> { [16] = (310, 0.5), [20] = (600, 1), [24] = (1000, 50), [30] = (2000, 50), [36] = (2300, 60) };
+        var expected = new Dictionary<int, (double millions, double tolerance)>
+        {
+            [16] = (310, 0.5), [20] = (600, 1), [24] = (1000, 50), [30] = (2000, 50),
+            [36] = (2300, 60)
+        };
         foreach (var (name, config) in Presets.All)
         {
             if (config.Transformer is null) continue;

@@ -42,7 +42,8 @@ public sealed class Lpips : nn.Module
             cin = c;
         }
         features = nn.Sequential(layers);
-        (lin0, lin1, lin2, lin3, lin4) = (new NetLin(TapChannels[0]), new NetLin(TapChannels[1]), new NetLin(TapChannels[2]), new NetLin(TapChannels[3]), new NetLin(TapChannels[4]));
+        (lin0, lin1, lin2, lin3, lin4) = (new NetLin(TapChannels[0]), new NetLin(TapChannels[1]), new NetLin(TapChannels[2]), new NetLin(TapChannels[3]),
+            new NetLin(TapChannels[4]));
         shift = tensor(Shift).view(1, 3, 1, 1);
         scale = tensor(Scale).view(1, 3, 1, 1);
         RegisterComponents();
@@ -57,7 +58,8 @@ public sealed class Lpips : nn.Module
             if (!File.Exists(path)) throw new CheckpointException($"LPIPS: {what} file not found: {path}");
         var vgg = Checkpoint.LoadStateDict(vggPath);
         var lin = Checkpoint.LoadStateDict(linPath);
-        var sd = vgg.Where(kv => kv.Key.StartsWith("features.", StringComparison.Ordinal)).Concat(lin.Where(kv => kv.Key.StartsWith("lin", StringComparison.Ordinal)))
+        var sd = vgg.Where(kv => kv.Key.StartsWith("features.", StringComparison.Ordinal)).Concat(lin.Where(kv => kv.Key.StartsWith("lin",
+            StringComparison.Ordinal)))
             .ToDictionary(kv => kv.Key, kv => kv.Value);
         var model = new Lpips();
         StateDictLoader.LoadInto(model, sd, $"LPIPS weights ({vggPath}, {linPath})", k => k is "shift" or "scale");

@@ -21,7 +21,9 @@ public static class Communicators
         if (LaunchedSize() is null)
         {
             if (requireMpi)
-                throw new MvarException($"this process was not started by Open MPI's mpirun ({LaunchVariable} is not set): start it with mpirun -np N (Debian: apt-get install openmpi-bin)");
+                throw new
+                    MvarException($"this process was not started by Open MPI's mpirun ({LaunchVariable} is not set): start it with mpirun -np N (Debian: "
+                    + $"apt-get install openmpi-bin)");
             return SingleProcess.Instance;
         }
         string lib = Environment.GetEnvironmentVariable(LibraryVariable) is { Length: > 0 } l ? l : MpiCommunicator.DefaultLibrary;

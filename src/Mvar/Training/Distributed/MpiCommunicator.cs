@@ -36,7 +36,9 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     {
         Library = library;
         if (!NativeLibrary.TryLoad(library, out lib))
-            throw new MvarException($"started by mpirun, but the MPI library {library} cannot be loaded: install Open MPI (Debian: apt-get install openmpi-bin libopenmpi3) or set {Communicators.LibraryVariable} to its path");
+            throw new
+                MvarException($"started by mpirun, but the MPI library {library} cannot be loaded: install Open MPI (Debian: apt-get install openmpi-bin "
+                + $"libopenmpi3) or set {Communicators.LibraryVariable} to its path");
         comm = Global("ompi_mpi_comm_world");
         mpiFloat = Global("ompi_mpi_float");
         mpiDouble = Global("ompi_mpi_double");

@@ -103,11 +103,26 @@ public class AdversarialTokenizerTrainingTests
         VqVae Fresh() { var v = new VqVae(config.Tokenizer); StateDictLoader.LoadInto(v, init, "init"); return v; }
         TokenizerTrainer New(VqVae v) => new(config, v, new ImageBatches(new SyntheticImages(8), new Preprocess(32, 1, HFlip: true)));
         using (var v = Fresh())
-        using (var tr = New(v)) TrainingRun.Run(tr, d1, new RunOptions { OnStep = (_, m) => a.Add(m["loss"] + m.GetValueOrDefault("d_loss")), TensorBoard = false });
+        using (var tr = New(v)) TrainingRun.Run(tr, d1, new RunOptions
+        {
+            OnStep = (_, m) => a.Add(m["loss"] + m.GetValueOrDefault("d_loss")),
+            TensorBoard = false
+        });
         using (var v = Fresh())
-        using (var tr = New(v)) TrainingRun.Run(tr, d2, new RunOptions { StopAfter = 2, OnStep = (_, m) => b.Add(m["loss"] + m.GetValueOrDefault("d_loss")), TensorBoard = false });
+        using (var tr = New(v)) TrainingRun.Run(tr, d2, new RunOptions
+        {
+            StopAfter = 2, OnStep = (_, m) => b.Add(m["loss"] + m.GetValueOrDefault("d_loss")),
+            TensorBoard = false
+        });
         using (var v = new VqVae(config.Tokenizer))
-        using (var tr = New(v)) { tr.Restore(d2); TrainingRun.Run(tr, d2, new RunOptions { OnStep = (_, m) => b.Add(m["loss"] + m.GetValueOrDefault("d_loss")), TensorBoard = false }); }
+        using (var tr = New(v))
+        {
+            tr.Restore(d2); TrainingRun.Run(tr, d2, new RunOptions
+            {
+                OnStep = (_,
+            m) => b.Add(m["loss"] + m.GetValueOrDefault("d_loss")), TensorBoard = false
+            });
+        }
         Assert.Equal(4, a.Count);
         Assert.Equal(a, b);
         var w1 = Checkpoint.LoadStateDict(Path.Combine(d1, Trainer.WeightsFile));
@@ -136,7 +151,8 @@ public class AdversarialTokenizerTrainingTests
         var config = TokenizerTrainingTests.TinyFmnist(new TrainingConfig { BatchSize = 4, LpipsWeight = 1 });
         config = config with { Tokenizer = config.Tokenizer with { PatchNums = [1, 2, 4, 8, 16] } };
         using var vae = new VqVae(config.Tokenizer);
-        var e = Assert.Throws<MvarException>(() => new TokenizerTrainer(config, vae, new ImageBatches(new SyntheticImages(8), new Preprocess(64, 1, Pad: true))));
+        var e = Assert.Throws<MvarException>(() => new TokenizerTrainer(config, vae, new ImageBatches(new SyntheticImages(8), new Preprocess(64, 1,
+            Pad: true))));
         Assert.Contains("give the LPIPS network", e.Message);
     }
 
@@ -180,7 +196,9 @@ public class AdversarialTokenizerTrainingTests
     {
         string dir = Fixtures.TempDir(), cfg = Path.Combine(dir, "gan.json"), run = Path.Combine(dir, "tok");
         File.WriteAllText(cfg, File.ReadAllText(Path.Combine(Fixtures.RepoRoot, "tests", "data", "train-tiny-fmnist.json"))
-            .Replace("\"log_every\": 2", "\"log_every\": 1, \"disc_weight\": 0.5, \"disc_start\": 2, \"disc_channels\": 8, \"disc_layers\": 2, \"ema_decay\": 0.99, \"l1_weight\": 0.2, \"l2_weight\": 1.0"));
+            .Replace("\"log_every\": 2",
+                "\"log_every\": 1, \"disc_weight\": 0.5, \"disc_start\": 2, \"disc_channels\": 8, \"disc_layers\": 2, \"ema_decay\": 0.99, \"l1_weight\": "
+                + "0.2, \"l2_weight\": 1.0"));
         var r = CliRunner.Run("train", "tokenizer", "--config", cfg, "--data", "fashion-mnist", "--limit", "32", "--out", run);
         Assert.True(r.ExitCode == 0, r.StdErr + r.StdOut);
         Assert.Matches(@"step 7/8 .* d \d+\.\d+ g -?\d+\.\d+ lambda ", r.StdOut);

@@ -17,7 +17,8 @@ public class PatchDiscriminatorTests
         using var y = d.forward(x);
         Assert.Equal(new long[] { 3, 1, patches, patches }, y.shape);
         // taming's channel progression: ndf, 2 ndf, ... and batch norm unless spectral norm
-        Assert.Equal(!sn, d.named_parameters().Any(p => p.name.Contains("running") || p.parameter.dim() == 1 && p.name.EndsWith("weight", StringComparison.Ordinal)));
+        Assert.Equal(!sn, d.named_parameters().Any(p => p.name.Contains("running") || p.parameter.dim() == 1 && p.name.EndsWith("weight",
+            StringComparison.Ordinal)));
     }
 
     [Fact]
