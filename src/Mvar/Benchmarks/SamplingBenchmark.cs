@@ -1,9 +1,6 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
 using Mvar.Config;
 using Mvar.Diagnostics;
-using Mvar.IO;
 using Mvar.Kernels;
 using Mvar.Sampling;
 using Mvar.Tokenizer;
@@ -47,7 +44,7 @@ public sealed record SamplingBenchmarkOptions
 }
 
 /// <summary>One benchmark result (the JSON of <c>mvar bench sample --json</c>). Times are per image unless named per batch.</summary>
-public sealed record SamplingBenchmarkResult
+public sealed record SamplingBenchmarkResult : BenchmarkResult
 {
     public string Name { get; init; } = "";
     public string Arch { get; init; } = "";
@@ -106,13 +103,7 @@ public sealed record SamplingBenchmarkResult
     /// <summary>transformer FLOPs / GEMM peak: the fp32 floor of the transformer phase per image.</summary>
     public double TransformerFloorSeconds { get; init; }
 
-    public string Machine { get; init; } = "";
-    public double[] LoadAverageStart { get; init; } = [];
-    public double[] LoadAverageEnd { get; init; } = [];
-    public string Timestamp { get; init; } = "";
-
-    public string ToJson() => ReportJson.Serialize(this);
-    public static SamplingBenchmarkResult FromJson(string json) => JsonSerializer.Deserialize<SamplingBenchmarkResult>(json, ReportJson.Options)!;
+    public static SamplingBenchmarkResult FromJson(string json) => FromJson<SamplingBenchmarkResult>(json);
 }
 
 /// <summary>
@@ -132,7 +123,7 @@ public static class SamplingBenchmark
         o.Sampling.Validate();
         var log = o.Progress ?? (_ => { });
         if (o.Threads > 0) set_num_threads(o.Threads);
-        var loadStart = MachineInfo.LoadAverage();
+        var window = BenchmarkResult.Open();
         using var _ = no_grad();
 
         // ---- load (random weights)
@@ -228,7 +219,7 @@ public static class SamplingBenchmark
         log($"attention core at the last scale ({layout.Side(last)}x{layout.Side(last)}, {keysPerQuery} keys per query): {attnSeconds * 1e3:F1} ms per block");
         double trans = Statistics.Median(transformerTimes) / o.Batch, dec = Statistics.Median(decodeTimes) / o.Batch;
         double achieved = gflopsPerImage / trans;
-        return new SamplingBenchmarkResult
+        return window.Close(new SamplingBenchmarkResult
         {
             Name = o.Name, Arch = t.Arch.Name(), Depth = t.Depth, Parameters = parameters, Batch = o.Batch, Repeats = o.Repeats, Warmup = o.Warmup,
             Threads = get_num_threads(), Dtype = ComputeTypes.Name(o.Dtype), Gemm = o.Gemm.Name(), Cfg = o.Sampling.Cfg, TopK = o.Sampling.TopK,
@@ -256,9 +247,7 @@ public static class SamplingBenchmark
             GemmSize = o.GemmSize, GemmPeakGflopPerSecond = gemmPeak,
             FractionOfGemmPeak = achieved / gemmPeak,
             TransformerFloorSeconds = gflopsPerImage / gemmPeak,
-            Machine = MachineInfo.CpuModel(), LoadAverageStart = loadStart, LoadAverageEnd = MachineInfo.LoadAverage(),
-            Timestamp = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
-        };
+        });
     }
 
     /// <summary>Decodes f_hat (B, Cvae, h, w) to images in [-1, 1], <paramref name="chunk"/> images per decoder call (0: all).</summary>

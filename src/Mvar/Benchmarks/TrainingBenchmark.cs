@@ -1,9 +1,6 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
 using Mvar.Config;
 using Mvar.Diagnostics;
-using Mvar.IO;
 using Mvar.Tokenizer;
 using Mvar.Tokens;
 using Mvar.Training;
@@ -55,7 +52,7 @@ public sealed record TrainingGroupResult
 }
 
 /// <summary>One training benchmark result (the JSON of <c>mvar bench train --json</c>).</summary>
-public sealed record TrainingBenchmarkResult
+public sealed record TrainingBenchmarkResult : BenchmarkResult
 {
     public string Name { get; init; } = "";
     public string Arch { get; init; } = "";
@@ -91,13 +88,7 @@ public sealed record TrainingBenchmarkResult
     /// <summary><see cref="PeakRssMb"/> - (<see cref="RssAfterLoadMb"/> + <see cref="OptimizerStateMb"/>): gradients, activations, workspace.</summary>
     public double PeakAboveWeightsAndOptimizerMb { get; init; }
 
-    public string Machine { get; init; } = "";
-    public double[] LoadAverageStart { get; init; } = [];
-    public double[] LoadAverageEnd { get; init; } = [];
-    public string Timestamp { get; init; } = "";
-
-    public string ToJson() => ReportJson.Serialize(this);
-    public static TrainingBenchmarkResult FromJson(string json) => JsonSerializer.Deserialize<TrainingBenchmarkResult>(json, ReportJson.Options)!;
+    public static TrainingBenchmarkResult FromJson(string json) => FromJson<TrainingBenchmarkResult>(json);
 }
 
 /// <summary>
@@ -117,7 +108,7 @@ public static class TrainingBenchmark
         if (o.Warmup < 0) throw new MvarException($"warmup must be >= 0, got {o.Warmup}");
         var log = o.Progress ?? (_ => { });
         if (o.Threads > 0) set_num_threads(o.Threads);
-        var loadStart = MachineInfo.LoadAverage();
+        var window = BenchmarkResult.Open();
 
         var layout = new ScaleLayout(config.Tokenizer.PatchNums);
         var baseTraining = config.Training ?? new TrainingConfig();
@@ -195,7 +186,7 @@ public static class TrainingBenchmark
         }
         double mean = results.Sum(r => r.SecondsPerStep * r.StepsPerCycle) / results.Sum(r => r.StepsPerCycle);
         double cpuMean = results.Sum(r => r.CpuSecondsPerStep * r.StepsPerCycle) / results.Sum(r => r.StepsPerCycle);
-        return new TrainingBenchmarkResult
+        return window.Close(new TrainingBenchmarkResult
         {
             Name = o.Name, Arch = t.Arch.Name(), Depth = t.Depth, Parameters = parameters, Batch = o.Batch, Steps = o.Steps, Warmup = o.Warmup,
             Threads = get_num_threads(), ImageSize = config.Tokenizer.ImageSize, RatioK = training.RatioK, CycleLength = cycle,
@@ -203,9 +194,7 @@ public static class TrainingBenchmark
             WeightsMb = weightsMb, GradientsMb = trainableMb, OptimizerStateMb = optimizerMb,
             RssBeforeLoadMb = rssBefore, RssAfterLoadMb = rssAfterLoad, RssAfterFirstStepMb = rssAfterFirst,
             PeakRssMb = peak, PeakAboveWeightsAndOptimizerMb = peak - rssAfterLoad - optimizerMb,
-            Machine = MachineInfo.CpuModel(), LoadAverageStart = loadStart, LoadAverageEnd = MachineInfo.LoadAverage(),
-            Timestamp = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
-        };
+        });
     }
 
     static string Label(ScaleLayout layout, ScaleGroup g)
