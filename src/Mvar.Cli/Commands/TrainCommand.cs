@@ -5,10 +5,8 @@ using Mvar.Config;
 using Mvar.Data;
 using Mvar.IO;
 using Mvar.Tokenizer;
-using Mvar.Tokens;
 using Mvar.Training;
 using Mvar.Training.Distributed;
-using Mvar.Transformer;
 using Spectre.Console;
 using static TorchSharp.torch;
 
@@ -162,6 +160,48 @@ public static class TrainCommand
             c = c with { Training = c.Training ?? new TrainingConfig() };
             return (c, o, data, new Dictionary<string, string>());
         }
+
+        /// <summary>
+        /// <paramref name="run"/> with the common options filled in, after the checks that name them (the library's
+        /// own checks name its settings): a new run needs --config, --data and --out and a folder without a run;
+        /// a resumed one continues in its own folder.
+        /// </summary>
+        public T Settings<T>(ParseResult p, T run) where T : TrainingRunSettings
+        {
+            string? resume = p.GetValue(Resume), outDir = p.GetValue(Out);
+            if (resume != null)
+            {
+                if (outDir != null && Path.GetFullPath(outDir) != Path.GetFullPath(resume))
+                    throw new MvarException("--out and --resume name different folders; a resumed run continues in its own folder");
+                if (p.GetValue(Config) != null) Console.Error.WriteLine("note: --config is ignored with --resume (the run's saved config is used)");
+            }
+            else
+            {
+                if (p.GetValue(Config) == null) throw new MvarException("give --config FILE (or --resume DIR)");
+                if (p.GetValue(Data) == null) throw new MvarException("give --data (fashion-mnist, idx:DIR or an image folder)");
+                if (outDir == null) throw new MvarException("give --out DIR");
+                if (File.Exists(Path.Combine(outDir, Trainer.CheckpointFile)))
+                    throw new MvarException($"{outDir} already holds a training run; continue it with --resume {outDir} or choose another --out");
+            }
+            if (p.GetValue(Limit) is < 1 and var n) throw new MvarException($"--limit must be positive, got {n}");
+            return (T)(run with
+            {
+                RunDir = resume ?? outDir!,
+                Resume = resume != null,
+                ConfigFile = p.GetValue(Config),
+                Data = p.GetValue(Data),
+                DataCache = p.GetValue(DataCache),
+                Limit = p.GetValue(Limit),
+                BadFiles = Policy(p),
+            });
+        }
+
+        /// <summary><paramref name="hooks"/> with the notes and warnings of the set-up going to stderr (notes on rank 0 only).</summary>
+        public static TrainingRunHooks Hooks(ICommunicator comm, TrainingRunHooks hooks) => hooks with
+        {
+            Note = comm.Rank == 0 ? note => Console.Error.WriteLine($"note: {note}") : null,
+            Warn = Warn,
+        };
     }
 
     // ---------------------------------------------------------------- tokenizer
@@ -260,14 +300,12 @@ public static class TrainCommand
         var cache = new Option<string?>("--cache") { Description = "token-map cache file (computed once; default OUT/tokens.cache)" };
         var initFrom = new Option<string?>("--init-from")
         {
-            Description =
-            "start from these transformer weights (e.g. a VAR checkpoint to train an MVAR; official --finetune_from_var)"
+            Description = "start from these transformer weights (e.g. a VAR checkpoint to train an MVAR; official --finetune_from_var)",
         };
         var initKey = new Option<string?>("--init-key") { Description = "key path of the state dict inside the --init-from checkpoint" };
         var varMask = new Option<bool>("--var-mask-in-small-group")
         {
-            Description =
-            "with --init-from a VAR checkpoint: use VAR's block-causal mask in MVAR's small-scale group, as the official strict load does"
+            Description = "with --init-from a VAR checkpoint: use VAR's block-causal mask in MVAR's small-scale group, as the official strict load does",
         };
         var cmd = new Command("transformer", "Train a VAR or MVAR transformer on the token maps of a data set") { arch, vae, cache, initFrom, initKey,
             varMask };
@@ -276,63 +314,35 @@ public static class TrainCommand
         {
             Mvar.TorchRuntime.ReturnFreedTensorsToTheSystem();   // training frees GBs of activations and gradients every step
             Action<string> say = comm.Rank == 0 ? Console.WriteLine : _ => { };
-            var (config, outDir, dataSpec, info) = common.Resolve(p, "transformer");
-            if (config.Transformer == null) throw new MvarException("the configuration has no transformer section");
-            var saved = TransformerRunInfo.Read(info, outDir);
-            if (p.GetValue(arch) is string a) config = config.WithArch(Architectures.Parse(a, "--arch"));
-            else if (saved.Arch is { } savedArch) config = config.WithArch(savedArch);
-            string vaePath = p.GetValue(vae) ?? saved.Vae ?? throw new MvarException("give --vae (the tokenizer checkpoint)");
-            int localBatch = Math.Max(1, (config.Training ?? new TrainingConfig()).BatchSize / comm.Size);
-            TrainingMemory.Require(TrainingMemory.Transformer(config, localBatch), "transformer", localBatch);
-            Common.PrepareFolder(outDir, comm);
-            var data = common.OpenData(p, dataSpec, info);
-            var t = config.Transformer!;
-            if (data.NumClasses > t.NumClasses)
-                throw new MvarException($"the data set has {data.NumClasses} classes but transformer.num_classes is {t.NumClasses}");
-            var pre = Preprocess.Of(config);
-            var batches = new ImageBatches(data, pre, common.Policy(p), Warn);
-
-            using var tokenizer = VqVaeLoader.Load(config.Tokenizer, vaePath);
-            string cachePath = p.GetValue(cache) ?? saved.Cache ?? Path.Combine(outDir, TransformerRunInfo.DefaultCacheFile);
-            var shared = new SharedTokenCache(cachePath, vaePath, tokenizer, batches, pre, config.Tokenizer);
-            var tokens = shared.Open(comm, show =>
+            if (p.GetValue(common.Resume) == null && p.GetValue(vae) == null) throw new MvarException("give --vae (the tokenizer checkpoint)");
+            var settings = common.Settings(p, new TransformerRunSettings
             {
-                if (!show) return shared.Build();
-                say($"tokenizing {shared.Count} images into {cachePath} ...");
-                return ProgressDisplay.Run("tokenizing", "images", shared.Count, plainEvery: 1024, d => shared.Build(d));
-            }, cached => say($"token maps: {cachePath} ({cached.Count} images, cached)"));
-
-            var layout = new ScaleLayout(config.Tokenizer.PatchNums);
-            bool useVarMask = p.GetValue(varMask) || saved.VarMaskInSmallGroup;
-            IAttentionPattern? pattern = useVarMask ? AttentionPatterns.For(t, layout, varMaskInSmallGroup: true) : null;
-            using var model = ScaleTransformer.Create(config, pattern, initWeights: true, initGenerator: new Generator((ulong)config.Training!.Seed));
-            string? init = p.GetValue(initFrom);
-            if (init != null)
+                RunDir = "",
+                Arch = p.GetValue(arch) is string a ? Architectures.Parse(a, "--arch") : null,
+                Vae = p.GetValue(vae), Cache = p.GetValue(cache), InitFrom = p.GetValue(initFrom), InitKey = p.GetValue(initKey),
+                VarMaskInSmallGroup = p.GetValue(varMask),
+            });
+            using var run = TransformerRun.Open(settings, comm, Common.Hooks(comm, new TrainingRunHooks
             {
-                var sd = Checkpoint.LoadStateDict(init, p.GetValue(initKey));
-                model.LoadStateDict(sd, init);
-                foreach (var x in sd.Values) x.Dispose();
-            }
-            using var trainer = new TransformerTrainer(config, model, tokenizer.Quantize, tokens, comm);
-            foreach (var (k, v) in info) trainer.Info[k] = v;
-            var record = new TransformerRunInfo
-            {
-                Data = DataSets.Absolute(dataSpec), Arch = t.Arch, Vae = vaePath, Cache = cachePath, VarMaskInSmallGroup = useVarMask, InitFrom = init,
-            };
-            record.WriteTo(trainer.Info, outDir);
-            if (p.GetValue(common.Resume) != null) trainer.Restore(outDir);
-            else if (comm.Rank == 0) AtomicFile.WriteAllText(Path.Combine(outDir, "config.json"), config.ToJson());
+                BuildTokenCache = shared =>
+                {
+                    say($"tokenizing {shared.Count} images into {shared.Path} ...");
+                    return ProgressDisplay.Run("tokenizing", "images", shared.Count, plainEvery: 1024, d => shared.Build(d));
+                },
+                FoundTokenCache = (shared, cached) => say($"token maps: {shared.Path} ({cached.Count} images, cached)"),
+            }));
+            var (trainer, config, outDir) = (run.Trainer, run.Config, run.RunDir);
             if (trainer.NeverTrainedWarning is string w && comm.Rank == 0) Console.Error.WriteLine($"warning: {w}");
 
-            say($"{t.Arch.Name()}: {model.ParameterCount():N0} parameters, {tokens.Count} images ({dataSpec}), {trainer.Order.ItersPerEpoch} steps/epoch, "
-                + $"{trainer.TotalSteps} steps, lr {config.Training!.LearningRate:g3}" +
-                              (trainer.NextStep > 0 ? $", resuming at step {trainer.NextStep}" : ""));
-            int K = layout.Count;
+            say($"{config.Transformer!.Arch.Name()}: {run.Model.ParameterCount():N0} parameters, {run.Tokens.Count} images ({run.DataSpec}), "
+                + $"{trainer.Order.ItersPerEpoch} steps/epoch, {trainer.TotalSteps} steps, lr {config.Training!.LearningRate:g3}"
+                + (trainer.NextStep > 0 ? $", resuming at step {trainer.NextStep}" : ""));
+            int K = run.Layout.Count;
             return RunLoop(trainer, outDir, p.GetValue(common.StopAfter), common.SnapshotEveryOf(p),
                 epochImage: ("samples", e =>
                 {
                     string png = Path.Combine(outDir, $"samples-epoch{e + 1:D3}.png");
-                    trainer.SaveSamples(tokenizer, png);
+                    trainer.SaveSamples(run.Tokenizer, png);
                     return png;
                 }
             ),
