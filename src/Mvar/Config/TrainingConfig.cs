@@ -51,6 +51,12 @@ public sealed record TrainingConfig
     /// <summary>Weight of the L2 (mean squared error) term (null: 1 when rec_loss is "mse", else 0). vaex: 0.2 L1 + 1.0 L2.</summary>
     public double? L2Weight { get; init; }
     /// <summary>
+    /// The reconstruction error as the image is shown (clamped to [-1, 1]): an output past a bound where the target sits
+    /// at that bound costs nothing, and the discriminator and LPIPS see the clamped output
+    /// (<see cref="Training.ReconstructionError"/>). Off: the raw output, as the official trainers do.
+    /// </summary>
+    public bool RecBounded { get; init; } = false;
+    /// <summary>
     /// Which part of the tokenizer trains: "all", or "decoder" (post_quant_conv and the decoder; the encoder, quant_conv
     /// and the quantizer with its codebook, phi and residual RMS stay as they are, so every image keeps its tokens and
     /// a transformer trained on them stays valid: a sharper decoder for the same token maps).

@@ -6,7 +6,6 @@ using Mvar.Training.Adversarial;
 using Mvar.Training.Distributed;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace Mvar.Training;
 
@@ -121,27 +120,30 @@ public sealed class TokenizerTrainer : Trainer
         DiffAugment.Draw? augG = null, augReal = null, augFake = null;
         if (adversarial) augG = augment.Sample(Order.BatchSize, side, Gen);
         if (discFactor > 0) { augReal = augment.Sample(Order.BatchSize, side, Gen); augFake = augment.Sample(Order.BatchSize, side, Gen); }
-        Tensor? recLoss = null, vq = null, loss = null, f = null, rms = null, rec = null, img = null, l1 = null, l2 = null, perceptual = null, gLoss = null;
+        Tensor? recLoss = null, vq = null, loss = null, f = null, rms = null, rec = null, img = null, l1 = null, l2 = null,
+            perceptual = null, gLoss = null, shown = null;
         List<Tensor> codes = new();
         double lambda = double.NaN;
         if (b is { } batch)
         {
             img = batch.images;
             (rec, vq, codes, f, rms) = vae.TrainingForward(img);
-            if (T.RecL1Weight > 0) l1 = F.l1_loss(rec, img);
-            if (T.RecL2Weight > 0) l2 = F.mse_loss(rec, img);
+            var err = ReconstructionError.Of(rec, img, T.RecBounded);
+            if (T.RecL1Weight > 0) l1 = err.abs().mean();
+            if (T.RecL2Weight > 0) l2 = err.square().mean();
+            shown = ReconstructionError.Shown(rec, T.RecBounded);
             recLoss = (Weighted(l1, T.RecL1Weight), Weighted(l2, T.RecL2Weight)) switch
             {
                 ({ } a, { } c) => a + c,
                 (var a, var c) => (a ?? c)!,
             };
             var nll = recLoss;
-            if (lpips is not null) { perceptual = lpips.Distance(rec, img); nll = nll + perceptual * T.LpipsWeight; }
+            if (lpips is not null) { perceptual = lpips.Distance(shown, img); nll = nll + perceptual * T.LpipsWeight; }
             loss = nll + vq;
             if (adversarial)
             {
                 foreach (var p in discParameters) p.requires_grad = false;   // G's step needs no gradient of D's weights
-                gLoss = GanLosses.GeneratorHinge(disc!.forward(augment.Apply(rec, augG!, LocalBatchOffset)));
+                gLoss = GanLosses.GeneratorHinge(disc!.forward(augment.Apply(shown, augG!, LocalBatchOffset)));
                 foreach (var p in discParameters) p.requires_grad = true;
             }
             if (gLoss is not null)
@@ -182,7 +184,7 @@ public sealed class TokenizerTrainer : Trainer
         if (disc is not null)
         {
             m["disc_factor"] = factor;
-            if (discFactor > 0) DiscriminatorStep(img, rec, augReal!, augFake!, discFactor, lr, n, total, m);
+            if (discFactor > 0) DiscriminatorStep(img, shown, augReal!, augFake!, discFactor, lr, n, total, m);
             if (gLoss is not null) { m[GenLoss] = gLoss.item<float>(); m[Lambda] = lambda; }
         }
         NextStep++;
